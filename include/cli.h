@@ -1,0 +1,26 @@
+/* cli.h - the command line of interfaces.md, parsed strictly: every problem is one
+ * message naming the option, exit code HC_ERR_USAGE. */
+#ifndef HC_CLI_H
+#define HC_CLI_H
+#include <stdio.h>
+#include "error.h"
+#include "train.h"
+
+#define HC_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+
+typedef struct {
+    const char *checkpoint_path;   /* --checkpoint */
+    const char *data_path;         /* --data */
+    const char *dataset_name;      /* --dataset */
+    int threads;
+} hc_eval_opts;
+
+/* Parses argv[0..argc) (the words after "train"). Sets *help when --help was given. */
+int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *e);
+int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e);
+
+void cli_usage(FILE *f);
+void cli_train_help(FILE *f);
+void cli_eval_help(FILE *f);
+
+#endif

@@ -1,0 +1,65 @@
+/* model.h - a classifier behind one interface: the MLP now, the CNN later.
+ *
+ * A model owns only its workspace (activations for up to max_batch samples); the
+ * parameters live in one contiguous buffer owned by the caller, so the optimizer
+ * sees one vector and the gradients go straight into the allreduce buffer. The
+ * tensors table maps that vector to named HDF5 datasets (/model/<layer>/<param>). */
+#ifndef HC_MODEL_H
+#define HC_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+#include "hc_real.h"
+
+#define HC_MAX_TENSORS 8
+
+typedef struct {
+    char layer[16];         /* "fc1" */
+    char param[8];          /* "weight" | "bias" */
+    int rank;               /* 1, 2 or 4 */
+    int dims[4];            /* (out, in) for linear weights, (out) for biases */
+    int fan_in;             /* init bound is 1/sqrt(fan_in) */
+    size_t offset, count;   /* slice of the parameter vector */
+} hc_tensor;
+
+typedef struct hc_model hc_model;
+
+typedef struct {
+    /* Forward and backward on n samples: writes grad = scale * d(sum of losses)/dparam
+     * (overwrites it) and returns the sum of the n per-sample losses. */
+    double (*train_batch)(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
+                          int n, hc_real scale, hc_real *grad);
+    /* Forward only: adds the sum of losses and the number of correct argmax
+     * predictions (a NaN counts as the largest value, first index wins). */
+    void (*eval_batch)(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
+                       int n, double *loss_sum, double *correct);
+    void (*destroy)(hc_model *m);
+} hc_model_ops;
+
+struct hc_model {
+    char name[16];          /* "mlp" */
+    size_t n_params;
+    int n_tensors;
+    hc_tensor tensors[HC_MAX_TENSORS];
+    int input_size, n_classes, max_batch;
+    const hc_model_ops *ops;
+    void *impl;
+};
+
+/* The MLP of the spec: Linear(in -> hidden) -> tanh -> Linear(hidden -> classes) ->
+ * tanh -> log-softmax, NLL. Workspace for max_batch samples. */
+int model_mlp_create(hc_model *m, int input_size, int hidden, int n_classes, int max_batch,
+                     hc_err *e);
+
+/* Creates a model by name ("mlp"). */
+int model_create(hc_model *m, const char *name, int channels, int height, int width,
+                 int n_classes, int max_batch, hc_err *e);
+void model_destroy(hc_model *m);
+
+/* Uniform in +-1/sqrt(fan_in) for weights and biases, from `seed`. */
+void model_init_params(const hc_model *m, hc_real *param, uint64_t seed);
+
+/* Index of the largest value; a NaN is the largest, the first NaN wins (PyTorch). */
+int argmax_nan_first(const hc_real *v, int n);
+
+#endif

@@ -1,0 +1,19 @@
+/* model_io.h - the /model group of --init files and checkpoints (interfaces.md):
+ *     /model/<layer>/weight  float32 (out, in) or (out, in, kh, kw)
+ *     /model/<layer>/bias    float32 (out)
+ * Reading checks every dataset exists with the model's exact shape and a float class. */
+#ifndef HC_MODEL_IO_H
+#define HC_MODEL_IO_H
+#include <hdf5.h>
+#include "error.h"
+#include "hc_real.h"
+#include "model.h"
+
+/* Writes /model into an open file. */
+int model_write(hid_t file, const hc_model *m, const hc_real *param, hc_err *e);
+/* Reads /model from an open file into param; `what` names the file in messages. */
+int model_read(hid_t file, const hc_model *m, hc_real *param, const char *what, hc_err *e);
+/* Opens `path` read-only and reads /model (the --init option). */
+int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err *e);
+
+#endif

@@ -1,0 +1,89 @@
+/* train.h - the data-parallel training loop: one trainer per rank, same state on all.
+ *
+ * A step (spec "One step, in order" and "Data parallelism"):
+ *   trainer_gradients()  this rank's shard of the global batch: forward, backward into
+ *                        the fused buffer, level-1 hypergradient shares, loss; then the
+ *                        one allreduce
+ *   stack_step()         hypergradients of every level, clip, updates top down, weights
+ *   trainer_advance()    bookkeeping, metrics row, next batch
+ * Everything the step touches is allocated by trainer_init. */
+#ifndef HC_TRAIN_H
+#define HC_TRAIN_H
+#include <mpi.h>
+#include <stdint.h>
+#include "comm.h"
+#include "data.h"
+#include "error.h"
+#include "metrics.h"
+#include "model.h"
+#include "stack.h"
+
+typedef struct {
+    const char *data_path;      /* --data */
+    const char *dataset_name;   /* --dataset, NULL: inferred */
+    const char *model_name;     /* --model, "mlp" */
+    const char *stack_text;     /* --stack */
+    int epochs;                 /* --epochs, 1 */
+    int batch;                  /* --batch: the global minibatch, 256 */
+    long seed;                  /* --seed, 1 */
+    long max_steps;             /* --max-steps, 0: no limit */
+    int shuffle;                /* 0 with --no-shuffle */
+    const char *init_path;      /* --init */
+    const char *metrics_path;   /* --metrics */
+    int threads;                /* --threads: BLIS threads per rank, 1 */
+    int progress;               /* -1 auto (a terminal), 0 never, 1 always */
+    int quiet;                  /* no per-epoch lines (tests) */
+} hc_train_opts;
+
+void train_opts_defaults(hc_train_opts *o);
+
+typedef struct {
+    hc_train_opts opt;
+    const hc_dataset *ds;       /* borrowed */
+    hc_comm comm;
+    hc_model model;
+    hc_stack stack;
+    hc_real *param;             /* all weights, contiguous */
+    hc_real *x;                 /* this rank's batch inputs (max_batch * sample_size) */
+    int *y;
+    int *order;                 /* this epoch's sample order (n_train) */
+    int *index;                 /* scratch: sample indices of a chunk */
+    int steps_per_epoch;
+    long step;                  /* steps done */
+    int epoch;                  /* epochs done */
+    int pos;                    /* steps done in the current epoch */
+    int batch_n;                /* samples in the current step's global batch */
+    double epoch_loss_sum;      /* sum of per-sample losses this epoch */
+    long epoch_samples;
+    double loss;                /* the last step's global minibatch loss */
+    char stack_canon[1024];
+    /* metrics (rank 0 only) */
+    int n_cols;
+    char **cols;
+    hc_metrics metrics;
+    int have_metrics;
+} hc_trainer;
+
+/* Builds everything for one run on communicator comm (collective). */
+int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, MPI_Comm comm,
+                 hc_err *e);
+void trainer_free(hc_trainer *t);
+
+/* This step's gradients and level-1 hypergradients, summed over ranks. */
+int trainer_gradients(hc_trainer *t, hc_err *e);
+/* The allreduced level-1 hypergradients and mean loss of the last trainer_gradients. */
+const double *trainer_hypergrads(const hc_trainer *t);
+double trainer_batch_loss(const hc_trainer *t);
+/* Records the step (metrics row) and moves to the next batch. */
+int trainer_advance(hc_trainer *t, hc_err *e);
+/* gradients + stack_step + advance. */
+int trainer_step(hc_trainer *t, hc_err *e);
+
+/* Loss and error (a fraction) over a whole split, shared across ranks (collective). */
+int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double *error,
+                     hc_err *e);
+
+/* The whole run with its output; returns an exit code (HC_OK, HC_EXIT_DIVERGED, ...). */
+int trainer_run(hc_trainer *t, hc_err *e);
+
+#endif

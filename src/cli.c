@@ -1,0 +1,184 @@
+/* cli.c - option tables for `hyperclip train` and `hyperclip eval`. */
+#include "cli.h"
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { ARG_STRING, ARG_INT, ARG_LONG, ARG_FLAG_OFF, ARG_FLAG_ON, ARG_CHOICE_PROGRESS,
+               ARG_HELP } arg_kind;
+
+typedef struct {
+    const char *name;       /* without the leading "--" */
+    arg_kind kind;
+    void *target;
+    long min, max;          /* for numbers */
+} option;
+
+static int parse_number(const char *opt, const char *s, long min, long max, long *out, hc_err *e)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno == ERANGE)
+        return hc_fail(e, HC_ERR_USAGE, "--%s expects a whole number, got '%.100s'", opt, s);
+    if (v < min || v > max)
+        return hc_fail(e, HC_ERR_USAGE, "--%s must be between %ld and %ld, got %ld", opt, min,
+                       max, v);
+    *out = v;
+    return 0;
+}
+
+static int apply(const option *o, const char *value, hc_err *e)
+{
+    long v;
+    switch (o->kind) {
+    case ARG_STRING:
+        if (!*value) return hc_fail(e, HC_ERR_USAGE, "--%s needs a non-empty value", o->name);
+        *(const char **)o->target = value;
+        return 0;
+    case ARG_INT:
+        if (parse_number(o->name, value, o->min, o->max, &v, e)) return e->code;
+        *(int *)o->target = (int)v;
+        return 0;
+    case ARG_LONG:
+        if (parse_number(o->name, value, o->min, o->max, &v, e)) return e->code;
+        *(long *)o->target = v;
+        return 0;
+    case ARG_CHOICE_PROGRESS:
+        if (!strcmp(value, "auto")) *(int *)o->target = -1;
+        else if (!strcmp(value, "never")) *(int *)o->target = 0;
+        else if (!strcmp(value, "always")) *(int *)o->target = 1;
+        else return hc_fail(e, HC_ERR_USAGE, "--progress expects auto, always or never, got '%.100s'", value);
+        return 0;
+    case ARG_FLAG_OFF: *(int *)o->target = 0; return 0;
+    case ARG_FLAG_ON: case ARG_HELP: *(int *)o->target = 1; return 0;
+    }
+    return 0;
+}
+
+static int takes_value(arg_kind k) { return k != ARG_FLAG_OFF && k != ARG_FLAG_ON && k != ARG_HELP; }
+
+/* --name value, --name=value; each option at most once; no positional words. */
+static int parse(const char *cmd, int argc, char **argv, const option *table, int n_table,
+                 hc_err *e)
+{
+    unsigned char seen[64] = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+            return hc_fail(e, HC_ERR_USAGE, "unexpected argument '%.100s' (see hyperclip %s --help)",
+                           a, cmd);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        int found = -1;
+        for (int j = 0; j < n_table; j++)
+            if (strlen(table[j].name) == len && !strncmp(table[j].name, name, len)) found = j;
+        if (found < 0)
+            return hc_fail(e, HC_ERR_USAGE, "unknown option '--%.*s' for hyperclip %s (see hyperclip %s --help)",
+                           (int)(len > 100 ? 100 : len), name, cmd, cmd);
+        const option *o = &table[found];
+        if (seen[found]++)
+            return hc_fail(e, HC_ERR_USAGE, "option --%s given twice", o->name);
+        const char *value = NULL;
+        if (takes_value(o->kind)) {
+            if (eq) value = eq + 1;
+            else if (i + 1 < argc) value = argv[++i];
+            else return hc_fail(e, HC_ERR_USAGE, "option --%s needs a value", o->name);
+        } else if (eq) {
+            return hc_fail(e, HC_ERR_USAGE, "option --%s takes no value", o->name);
+        }
+        if (apply(o, value, e)) return e->code;
+    }
+    return 0;
+}
+
+int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *e)
+{
+    train_opts_defaults(o);
+    o->data_path = HC_DEFAULT_DATA;
+    *help = 0;
+    const option table[] = {
+        {"data", ARG_STRING, &o->data_path, 0, 0},
+        {"dataset", ARG_STRING, &o->dataset_name, 0, 0},
+        {"model", ARG_STRING, &o->model_name, 0, 0},
+        {"stack", ARG_STRING, &o->stack_text, 0, 0},
+        {"epochs", ARG_INT, &o->epochs, 1, 1000000},
+        {"batch", ARG_INT, &o->batch, 1, 1 << 24},
+        {"seed", ARG_LONG, &o->seed, 0, LONG_MAX},
+        {"max-steps", ARG_LONG, &o->max_steps, 1, LONG_MAX},
+        {"no-shuffle", ARG_FLAG_OFF, &o->shuffle, 0, 0},
+        {"init", ARG_STRING, &o->init_path, 0, 0},
+        {"metrics", ARG_STRING, &o->metrics_path, 0, 0},
+        {"threads", ARG_INT, &o->threads, 1, 1024},
+        {"progress", ARG_CHOICE_PROGRESS, &o->progress, 0, 0},
+        {"quiet", ARG_FLAG_ON, &o->quiet, 0, 0},
+        {"help", ARG_HELP, help, 0, 0},
+    };
+    return parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), e);
+}
+
+int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e)
+{
+    memset(o, 0, sizeof *o);
+    o->data_path = HC_DEFAULT_DATA;
+    o->threads = 1;
+    *help = 0;
+    const option table[] = {
+        {"checkpoint", ARG_STRING, &o->checkpoint_path, 0, 0},
+        {"data", ARG_STRING, &o->data_path, 0, 0},
+        {"dataset", ARG_STRING, &o->dataset_name, 0, 0},
+        {"threads", ARG_INT, &o->threads, 1, 1024},
+        {"help", ARG_HELP, help, 0, 0},
+    };
+    if (parse("eval", argc, argv, table, (int)(sizeof table / sizeof *table), e)) return e->code;
+    if (!*help && !o->checkpoint_path)
+        return hc_fail(e, HC_ERR_USAGE, "hyperclip eval needs --checkpoint FILE.h5");
+    return 0;
+}
+
+void cli_usage(FILE *f)
+{
+    fputs("hyperclip " HC_VERSION " - hyperoptimizer stacks with averaged hypergradient clipping,\n"
+          "data-parallel over MPI.\n\n"
+          "usage: mpirun -np N hyperclip train [options]   train a model (see train --help)\n"
+          "       mpirun -np N hyperclip eval --checkpoint FILE.h5 [--data PATH]\n"
+          "       hyperclip info FILE.h5                     what a checkpoint or metrics file holds\n"
+          "       hyperclip --help | --version\n\n"
+          "exit codes: 0 done; 1 error (file, I/O, ranks disagree); 2 bad option or stack;\n"
+          "            3 diverged (non-finite loss, metrics saved)\n", f);
+}
+
+void cli_train_help(FILE *f)
+{
+    fputs("usage: mpirun -np N hyperclip train [options]\n\n"
+          "  --data PATH         data folder: MNIST/Fashion-MNIST IDX files (.gz or plain)\n"
+          "                      [" HC_DEFAULT_DATA "]\n"
+          "  --dataset NAME      mnist | fashion-mnist (default: inferred from the path)\n"
+          "  --model NAME        mlp [mlp]\n"
+          "  --stack SPEC        optimizer stack, primary first [adam / sgd(alpha=1e-3, clip=on)]\n"
+          "                      e.g. 'adam(alpha=1e-3) / sgd(alpha=1e-2, clip=on)'\n"
+          "                      level 1: sgd(alpha, mu) adam(alpha, beta1, beta2) adagrad(alpha)\n"
+          "                      rmsprop(alpha, gamma); levels >= 2: sgd(alpha, mu, clip=on|off,\n"
+          "                      clip_scope=per-hyper|global); any number of levels\n"
+          "  --epochs N          epochs [1]\n"
+          "  --batch B           global minibatch, split over the ranks [256]\n"
+          "  --seed S            seed of the initial weights and the epoch order [1]\n"
+          "  --max-steps K       stop after K steps in all\n"
+          "  --no-shuffle        batch k is samples [kB, kB+B) in file order, every epoch\n"
+          "  --init FILE.h5      start from these weights (/model/<layer>/weight|bias)\n"
+          "  --metrics FILE.h5   per-step and per-epoch record (written by rank 0)\n"
+          "  --threads N         BLIS threads per rank [1]\n"
+          "  --progress WHEN     live progress bar: auto (a terminal) | always | never [auto]\n"
+          "  --quiet             no per-epoch lines, only the final one\n"
+          "  --help              this text\n", f);
+}
+
+void cli_eval_help(FILE *f)
+{
+    fputs("usage: mpirun -np N hyperclip eval --checkpoint FILE.h5 [options]\n\n"
+          "  --checkpoint FILE   a checkpoint or weights file with /model\n"
+          "  --data PATH         data folder [" HC_DEFAULT_DATA "]\n"
+          "  --dataset NAME      mnist | fashion-mnist (default: inferred)\n"
+          "  --threads N         BLIS threads per rank [1]\n", f);
+}

@@ -1,0 +1,13 @@
+#include "error.h"
+#include <stdarg.h>
+#include <stdio.h>
+
+int hc_fail(hc_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    e->code = code;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}

@@ -1,0 +1,120 @@
+/* main.c - the hyperclip command: dispatch, MPI set-up, and the one place that prints
+ * an error and turns it into the exit code. */
+#include <blis.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+#include "data.h"
+#include "info.h"
+#include "model_io.h"
+#include "train.h"
+
+/* Rank 0 prints the (agreed) error; every rank returns its code. */
+static int report(int rank, const hc_err *e)
+{
+    if (e->code && rank == 0) fprintf(stderr, "hyperclip: error: %s\n", e->msg);
+    return e->code;
+}
+
+static void print_start(const hc_trainer *t, int threads)
+{
+    const hc_dataset *ds = t->ds;
+    printf("hyperclip %s: %d rank%s x %d BLIS thread%s; model %s, %zu parameters\n"
+           "  stack %s\n  data %s (%s): %d train, %d test; global batch %d, %d steps/epoch\n",
+           HC_VERSION, t->comm.size, t->comm.size > 1 ? "s" : "", threads, threads > 1 ? "s" : "",
+           t->model.name, t->model.n_params, t->stack_canon, ds->name, t->opt.data_path,
+           ds->train.n, ds->test.n, t->opt.batch, t->steps_per_epoch);
+    fflush(stdout);
+}
+
+static int cmd_train(int argc, char **argv, int rank, hc_err *e)
+{
+    hc_train_opts opt;
+    hc_dataset ds = {0};
+    hc_trainer t;
+    int help, code;
+    if (cli_parse_train(argc, argv, &opt, &help, e)) return e->code;
+    if (help) {
+        if (rank == 0) cli_train_help(stdout);
+        return 0;
+    }
+    bli_thread_set_num_threads(opt.threads);
+    dataset_load(&ds, opt.data_path, opt.dataset_name, e);
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
+    if (rank == 0) print_start(&t, opt.threads);
+    code = trainer_run(&t, e);
+    trainer_free(&t);
+    if (code && !e->code) {     /* a documented outcome (diverged), not an error */
+        dataset_free(&ds);
+        return code;
+    }
+out:
+    dataset_free(&ds);
+    return e->code;
+}
+
+static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
+{
+    hc_eval_opts opt;
+    hc_dataset ds = {0};
+    hc_trainer t;
+    int help;
+    if (cli_parse_eval(argc, argv, &opt, &help, e)) return e->code;
+    if (help) {
+        if (rank == 0) cli_eval_help(stdout);
+        return 0;
+    }
+    bli_thread_set_num_threads(opt.threads);
+    dataset_load(&ds, opt.data_path, opt.dataset_name, e);
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    hc_train_opts topt;
+    train_opts_defaults(&topt);
+    topt.data_path = opt.data_path;
+    topt.init_path = opt.checkpoint_path;
+    if (trainer_init(&t, &topt, &ds, MPI_COMM_WORLD, e)) goto out;
+    double loss, err;
+    if (!trainer_evaluate(&t, &ds.test, &loss, &err, e) && rank == 0)
+        printf("%s on %s test set (%d samples): test_loss %.4f  test_error %.2f%%\n",
+               opt.checkpoint_path, ds.name, ds.test.n, loss, 100 * err);
+    trainer_free(&t);
+out:
+    dataset_free(&ds);
+    return e->code;
+}
+
+int main(int argc, char **argv)
+{
+    hc_err e = {0};
+    const char *cmd = argc > 1 ? argv[1] : "";
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        cli_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("hyperclip %s\n", HC_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "info")) {
+        if (argc != 3) {
+            fprintf(stderr, "hyperclip: error: usage: hyperclip info FILE.h5\n");
+            return HC_ERR_USAGE;
+        }
+        info_run(argv[2], stdout, &e);
+        return report(0, &e);
+    }
+    if (strcmp(cmd, "train") && strcmp(cmd, "eval")) {
+        if (*cmd) fprintf(stderr, "hyperclip: error: unknown command '%.100s'\n\n", cmd);
+        cli_usage(stderr);
+        return HC_ERR_USAGE;
+    }
+    int rank, code;
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    code = !strcmp(cmd, "train") ? cmd_train(argc - 2, argv + 2, rank, &e)
+                                 : cmd_eval(argc - 2, argv + 2, rank, &e);
+    report(rank, &e);
+    MPI_Finalize();
+    return code;
+}

@@ -1,0 +1,131 @@
+/* optim.c - what the four level-1 optimizers share: raw forms, state, D, hypergradients. */
+#include "optim.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const sgd_names[] = {"alpha", "mu"};
+static const char *const adam_names[] = {"alpha", "beta1", "beta2"};
+static const char *const adagrad_names[] = {"alpha"};
+static const char *const rmsprop_names[] = {"alpha", "gamma"};
+
+#define ADAM_EPS 1e-8       /* also v's initial value (sic, as gdtuo) */
+#define ADAGRAD_G0 0.1      /* G's initial value (gdtuo) */
+
+double squash01(double b) { return (tanh(b) + 1.0) / 2.0; }
+double unsquash01(double beta) { return atanh(2.0 * beta - 1.0); }
+double dsquash01(double b) { double t = tanh(b); return (1.0 - t * t) / 2.0; }
+
+int optim1_n_hyper(hc_opt_kind kind)
+{
+    static const int n[] = {[OPT_SGD] = 2, [OPT_ADAM] = 3, [OPT_ADAGRAD] = 1, [OPT_RMSPROP] = 2};
+    return n[kind];
+}
+
+const char *const *optim1_names(hc_opt_kind kind)
+{
+    switch (kind) {
+    case OPT_SGD: return sgd_names;
+    case OPT_ADAM: return adam_names;
+    case OPT_ADAGRAD: return adagrad_names;
+    default: return rmsprop_names;
+    }
+}
+
+static hc_real *alloc_filled(size_t n, double value)
+{
+    hc_real *p = malloc((n ? n : 1) * sizeof *p);
+    if (p)
+        for (size_t i = 0; i < n; i++) p[i] = (hc_real)value;
+    return p;
+}
+
+int optim1_init(hc_optim1 *o, hc_opt_kind kind, const double *eff, size_t n, hc_err *e)
+{
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->n_hyper = optim1_n_hyper(kind);
+    o->names = optim1_names(kind);
+    o->n = n;
+    int n_state = 0, n_D = o->n_hyper;
+    double state0[2] = {0.0, 0.0};
+    switch (kind) {
+    case OPT_SGD:
+        o->raw[0] = eff[0];
+        o->raw[1] = eff[1];
+        o->momentum = eff[1] != 0.0;
+        n_state = o->momentum;
+        n_D = o->momentum ? 2 : 1;          /* with mu0 = 0, D(mu) is exactly 0 */
+        break;
+    case OPT_ADAM:
+        o->raw[0] = eff[0];
+        o->raw[1] = unsquash01(eff[1]);
+        o->raw[2] = unsquash01(eff[2]);
+        n_state = 2;
+        state0[1] = ADAM_EPS;
+        break;
+    case OPT_ADAGRAD:
+        o->raw[0] = eff[0];
+        n_state = 1;
+        state0[0] = ADAGRAD_G0;
+        break;
+    case OPT_RMSPROP:
+        o->raw[0] = sqrt(eff[0]);
+        o->raw[1] = unsquash01(eff[1]);
+        n_state = 1;
+        break;
+    }
+    for (int i = 0; i < n_state; i++)
+        if (!(o->state[i] = alloc_filled(n, state0[i]))) goto oom;
+    for (int h = 0; h < n_D; h++)
+        if (!(o->D[h] = alloc_filled(n, 0.0))) goto oom;
+    return 0;
+oom:
+    optim1_free(o);
+    return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the optimizer state (%zu weights)", n);
+}
+
+void optim1_free(hc_optim1 *o)
+{
+    for (int i = 0; i < 2; i++) free(o->state[i]);
+    for (int h = 0; h < HC_MAX_HYPER; h++) free(o->D[h]);
+    memset(o->state, 0, sizeof o->state);
+    memset(o->D, 0, sizeof o->D);
+}
+
+double optim1_effective(const hc_optim1 *o, int h)
+{
+    switch (o->kind) {
+    case OPT_ADAM: return h == 0 ? o->raw[0] : squash01(o->raw[h]);
+    case OPT_RMSPROP: return h == 0 ? o->raw[0] * o->raw[0] : squash01(o->raw[1]);
+    default: return o->raw[h];
+    }
+}
+
+/* sum_i g_i D_i in double, with independent partial sums so the loop vectorises
+ * without reassociation flags (and stays deterministic). */
+static double dot(const hc_real *g, const hc_real *D, size_t n)
+{
+    double acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += (double)g[i + j] * (double)D[i + j];
+    for (; i < n; i++) acc[0] += (double)g[i] * (double)D[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+void optim1_hypergrad(const hc_optim1 *o, const hc_real *g, double *hg)
+{
+    for (int h = 0; h < o->n_hyper; h++)   /* w_1 has no history: D = 0 at step 1 */
+        hg[h] = (o->steps > 0 && o->D[h]) ? dot(g, o->D[h], o->n) : 0.0;
+}
+
+void optim1_update(hc_optim1 *o, hc_real *w, const hc_real *g)
+{
+    switch (o->kind) {
+    case OPT_SGD: optim_sgd_update(o, w, g); break;
+    case OPT_ADAM: optim_adam_update(o, w, g); break;
+    case OPT_ADAGRAD: optim_adagrad_update(o, w, g); break;
+    case OPT_RMSPROP: optim_rmsprop_update(o, w, g); break;
+    }
+}

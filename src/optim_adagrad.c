@@ -1,0 +1,21 @@
+/* optim_adagrad.c - AdaGrad at level 1, as gdtuo: G starts at 0.1, eps = 1e-10,
+ *   G = G' + g^2,  w' = w - alpha g / sqrt(G + eps)  (the divisor is a constant)
+ *   dw'/dalpha = -g / sqrt(G + eps) */
+#include <math.h>
+#include "optim.h"
+
+#define EPS 1e-10
+
+void optim_adagrad_update(hc_optim1 *o, hc_real *restrict w, const hc_real *restrict g)
+{
+    const hc_real alpha = (hc_real)o->raw[0], eps = (hc_real)EPS;
+    hc_real *restrict G = o->state[0], *restrict D_alpha = o->D[0];
+    for (size_t i = 0; i < o->n; i++) {
+        hc_real Gi = G[i] + g[i] * g[i];
+        hc_real d = g[i] / hc_sqrt(Gi + eps);
+        G[i] = Gi;
+        D_alpha[i] = -d;
+        w[i] -= alpha * d;
+    }
+    o->steps++;
+}

@@ -1,0 +1,375 @@
+/* train.c - the data-parallel training loop (see train.h for the step's anatomy). */
+#include "train.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "model_io.h"
+#include "rng.h"
+
+#define EPOCH_STREAM 1000u      /* rng stream of epoch e's order: EPOCH_STREAM + e */
+#define METRICS_ROWS 1024       /* step rows buffered between writes */
+
+void train_opts_defaults(hc_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->model_name = "mlp";
+    o->stack_text = "adam / sgd(alpha=1e-3, clip=on)";
+    o->epochs = 1;
+    o->batch = 256;
+    o->seed = 1;
+    o->shuffle = 1;
+    o->threads = 1;
+    o->progress = -1;
+}
+
+/* ---- metrics columns: steps/loss, then value/grad/clipped/threshold per hyper ---- */
+
+static const char *const col_kinds[4] = {"value", "grad", "clipped", "threshold"};
+
+static int make_columns(hc_trainer *t)
+{
+    int n = 1;
+    for (int k = 0; k < t->stack.n_levels; k++) n += 4 * t->stack.level[k].n_hyper;
+    if (!(t->cols = calloc((size_t)n, sizeof *t->cols))) return -1;
+    t->n_cols = n;
+    t->cols[0] = strdup("steps/loss");
+    int c = 1;
+    for (int k = 0; k < t->stack.n_levels; k++)
+        for (int h = 0; h < t->stack.level[k].n_hyper; h++)
+            for (int q = 0; q < 4; q++) {
+                char buf[96];
+                snprintf(buf, sizeof buf, "steps/level%d/%s/%s", k + 1,
+                         t->stack.level[k].names[h], col_kinds[q]);
+                t->cols[c++] = strdup(buf);
+            }
+    for (int i = 0; i < n; i++)
+        if (!t->cols[i]) return -1;
+    return 0;
+}
+
+static void fill_row(const hc_trainer *t, double *row)
+{
+    int c = 0;
+    row[c++] = t->loss;
+    for (int k = 0; k < t->stack.n_levels; k++) {
+        const hc_level *l = &t->stack.level[k];
+        for (int h = 0; h < l->n_hyper; h++) {
+            row[c++] = stack_effective(&t->stack, k, h);
+            row[c++] = l->grad[h];
+            row[c++] = l->clipped[h];
+            row[c++] = l->threshold[h];
+        }
+    }
+}
+
+static int open_metrics(hc_trainer *t, hc_err *e)
+{
+    if (t->comm.rank != 0 || !t->opt.metrics_path) return 0;
+    hc_run_attrs a = {
+        .stack = t->stack_canon, .dataset = t->ds->name, .model = t->model.name,
+        .version = HC_VERSION, .normalization = t->ds->normalization, .seed = t->opt.seed,
+        .nranks = t->comm.size, .global_batch = t->opt.batch,
+    };
+    if (metrics_create(&t->metrics, t->opt.metrics_path, t->n_cols,
+                       (const char *const *)t->cols, &a, METRICS_ROWS, e))
+        return e->code;
+    t->have_metrics = 1;
+    return 0;
+}
+
+/* ---- set-up ---- */
+
+static int load_init(hc_trainer *t, hc_err *e)
+{
+    if (t->comm.rank == 0) model_read_file(t->opt.init_path, &t->model, t->param, e);
+    if (comm_agree(&t->comm, e)) return e->code;
+    /* one reader, then the same bits everywhere */
+    size_t left = t->model.n_params, off = 0;
+    while (left > 0) {
+        int chunk = left > (1u << 30) ? 1 << 30 : (int)left;
+        MPI_Bcast(t->param + off, chunk, HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MPI_FLOAT, 0,
+                  t->comm.comm);
+        off += (size_t)chunk;
+        left -= (size_t)chunk;
+    }
+    return 0;
+}
+
+static void set_epoch_order(hc_trainer *t)
+{
+    int n = t->ds->train.n;
+    if (t->opt.shuffle) {
+        hc_rng r;
+        rng_seed(&r, (uint64_t)t->opt.seed, EPOCH_STREAM + (uint64_t)t->epoch);
+        rng_permutation(&r, t->order, n);
+    } else {
+        for (int i = 0; i < n; i++) t->order[i] = i;
+    }
+}
+
+static void set_batch_size(hc_trainer *t)
+{
+    int n = t->ds->train.n, begin = t->pos * t->opt.batch;
+    t->batch_n = n - begin < t->opt.batch ? n - begin : t->opt.batch;
+}
+
+int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, MPI_Comm comm,
+                 hc_err *e)
+{
+    hc_stack_spec spec = {0};
+    memset(t, 0, sizeof *t);
+    t->opt = *opt;
+    t->ds = ds;
+    if (opt->batch < 1) return hc_fail(e, HC_ERR_USAGE, "--batch must be at least 1");
+    if (ds->train.n < 1 || ds->test.n < 1)
+        return hc_fail(e, HC_ERR_RUNTIME, "the data set has no training or no test samples");
+    if (stack_parse(opt->stack_text, &spec, e)) return e->code;
+    stack_format(&spec, t->stack_canon, sizeof t->stack_canon);
+
+    int size;
+    MPI_Comm_size(comm, &size);
+    int local_max = (opt->batch + size - 1) / size;
+    int max_batch = local_max > 256 ? local_max : 256;   /* also the evaluation chunk */
+    if (model_create(&t->model, opt->model_name, ds->channels, ds->height, ds->width,
+                     ds->n_classes, max_batch, e))
+        goto fail;
+    if (stack_init(&t->stack, &spec, t->model.n_params, e)) goto fail;
+    stack_spec_free(&spec);
+    if (comm_init(&t->comm, comm, (size_t)t->stack.level[0].n_hyper + 1, t->model.n_params, e))
+        goto fail;
+
+    size_t np = t->model.n_params;
+    t->param = malloc(np * sizeof *t->param);
+    t->x = malloc((size_t)max_batch * (size_t)ds->sample_size * sizeof *t->x);
+    t->y = malloc((size_t)max_batch * sizeof *t->y);
+    t->order = malloc((size_t)ds->train.n * sizeof *t->order);
+    t->index = malloc((size_t)max_batch * sizeof *t->index);
+    if (!t->param || !t->x || !t->y || !t->order || !t->index || make_columns(t)) {
+        hc_fail(e, HC_ERR_RUNTIME, "out of memory for the trainer");
+        goto fail;
+    }
+    t->steps_per_epoch = (ds->train.n + opt->batch - 1) / opt->batch;
+    if (opt->init_path) {
+        if (load_init(t, e)) goto fail;
+    } else {
+        model_init_params(&t->model, t->param, (uint64_t)opt->seed);
+    }
+    set_epoch_order(t);
+    set_batch_size(t);
+    open_metrics(t, e);
+    if (comm_agree_on(comm, e)) goto fail;
+    return 0;
+fail:
+    stack_spec_free(&spec);
+    trainer_free(t);
+    return e->code;
+}
+
+void trainer_free(hc_trainer *t)
+{
+    if (t->have_metrics) metrics_free(&t->metrics);
+    if (t->cols)
+        for (int i = 0; i < t->n_cols; i++) free(t->cols[i]);
+    free(t->cols);
+    free(t->param); free(t->x); free(t->y); free(t->order); free(t->index);
+    comm_free(&t->comm);
+    stack_free(&t->stack);
+    model_destroy(&t->model);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- the step ---- */
+
+int trainer_gradients(hc_trainer *t, hc_err *e)
+{
+    int begin, end, nh = t->stack.level[0].n_hyper;
+    comm_shard(&t->comm, t->batch_n, &begin, &end);
+    const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
+    int n = end - begin;
+    /* the mean is over the step's global minibatch, whatever the number of ranks */
+    hc_real scale = (hc_real)(1.0 / t->batch_n);
+
+    dataset_gather(t->ds, &t->ds->train, idx, n, t->x, t->y);
+    double loss_sum = t->model.ops->train_batch(&t->model, t->param, t->x, t->y, n, scale,
+                                                t->comm.grad);
+    stack_local_hypergrads(&t->stack, t->comm.grad, t->comm.values);
+    t->comm.values[nh] = loss_sum / t->batch_n;
+    if (comm_allreduce(&t->comm, e)) return e->code;
+    t->loss = t->comm.values[nh];
+    return 0;
+}
+
+const double *trainer_hypergrads(const hc_trainer *t) { return t->comm.values; }
+double trainer_batch_loss(const hc_trainer *t) { return t->loss; }
+
+int trainer_advance(hc_trainer *t, hc_err *e)
+{
+    if (t->have_metrics) {
+        double *row;
+        if (metrics_row(&t->metrics, &row, e)) return e->code;
+        fill_row(t, row);
+    }
+    t->epoch_loss_sum += t->loss * t->batch_n;
+    t->epoch_samples += t->batch_n;
+    t->step++;
+    if (++t->pos == t->steps_per_epoch) {
+        t->pos = 0;
+        t->epoch++;
+        set_epoch_order(t);
+    }
+    set_batch_size(t);
+    return 0;
+}
+
+int trainer_step(hc_trainer *t, hc_err *e)
+{
+    if (trainer_gradients(t, e)) return e->code;
+    stack_step(&t->stack, trainer_hypergrads(t), t->param, t->comm.grad);
+    return trainer_advance(t, e);
+}
+
+int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double *error,
+                     hc_err *e)
+{
+    int begin, end;
+    comm_shard(&t->comm, split->n, &begin, &end);
+    double sums[2] = {0.0, 0.0};    /* loss, correct */
+    for (int i = begin; i < end; i += t->model.max_batch) {
+        int n = end - i < t->model.max_batch ? end - i : t->model.max_batch;
+        for (int j = 0; j < n; j++) t->index[j] = i + j;
+        dataset_gather(t->ds, split, t->index, n, t->x, t->y);
+        t->model.ops->eval_batch(&t->model, t->param, t->x, t->y, n, &sums[0], &sums[1]);
+    }
+    if (MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, t->comm.comm) != MPI_SUCCESS)
+        return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed in evaluation");
+    *loss = sums[0] / split->n;
+    *error = 1.0 - sums[1] / split->n;
+    return 0;
+}
+
+/* ---- the run, with its output on rank 0 ---- */
+
+static double now(void) { return MPI_Wtime(); }
+
+static void fmt_seconds(double s, char *buf, size_t n)
+{
+    if (s < 60) snprintf(buf, n, "%.1fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+static void print_hypers(const hc_trainer *t, FILE *f)
+{
+    const hc_level *l = &t->stack.level[0];
+    for (int h = 0; h < l->n_hyper; h++)
+        fprintf(f, "  %s %.4g", l->names[h], stack_effective(&t->stack, 0, h));
+}
+
+static void progress_bar(const hc_trainer *t, double started, long total_steps)
+{
+    int width = 30, done = t->pos ? t->pos : t->steps_per_epoch;
+    int fill = (int)((long)width * done / t->steps_per_epoch);
+    double el = now() - started;
+    printf("\r  epoch %d [%.*s%*s] %d/%d  loss %.4f  %.0f samples/s ", t->epoch + (t->pos > 0),
+           fill, "==============================", width - fill, "", done, t->steps_per_epoch,
+           t->loss, el > 0 ? (double)t->step * t->opt.batch / el : 0.0);
+    (void)total_steps;
+    fflush(stdout);
+}
+
+static int weights_agree(hc_trainer *t, hc_err *e)
+{
+    uint64_t sum = checksum64(t->param, t->model.n_params * sizeof *t->param);
+    sum ^= checksum64(t->stack.opt.raw, sizeof t->stack.opt.raw);
+    return comm_check_identical(&t->comm, sum, "the weights", e);
+}
+
+/* Epoch end (or the run's end mid-epoch): evaluate, check ranks, print, record. */
+static int end_of_epoch(hc_trainer *t, int epoch_no, double epoch_seconds, double run_started,
+                        long total_steps, double *test_error, hc_err *e)
+{
+    double test_loss, err;
+    if (trainer_evaluate(t, &t->ds->test, &test_loss, &err, e)) return e->code;
+    if (weights_agree(t, e)) return e->code;
+    double train_loss = t->epoch_samples ? t->epoch_loss_sum / t->epoch_samples : NAN;
+    double rate = epoch_seconds > 0 ? t->epoch_samples / epoch_seconds : 0.0;
+    *test_error = err;
+    if (t->comm.rank == 0) {
+        double el = now() - run_started;
+        double eta = t->step > 0 ? el / t->step * (total_steps - t->step) : 0.0;
+        char s_el[32], s_eta[32];
+        fmt_seconds(el, s_el, sizeof s_el);
+        fmt_seconds(eta, s_eta, sizeof s_eta);
+        if (!t->opt.quiet) {
+            printf("%sepoch %3d/%d  train_loss %.4f  test_loss %.4f  test_error %6.2f%%",
+                   t->opt.progress ? "\r\033[K" : "", epoch_no, t->opt.epochs, train_loss,
+                   test_loss, 100 * err);
+            print_hypers(t, stdout);
+            printf("  %.0f samples/s  elapsed %s  ETA %s\n", rate, s_el, s_eta);
+            fflush(stdout);
+        }
+        if (t->have_metrics) {
+            double row[HC_EPOCH_COLS] = {train_loss, test_loss, err, epoch_seconds, rate};
+            if (metrics_epoch(&t->metrics, row, e)) return e->code;
+        }
+    }
+    t->epoch_loss_sum = 0.0;
+    t->epoch_samples = 0;
+    return comm_agree(&t->comm, e);
+}
+
+static int nonfinite_hyper(const hc_trainer *t, char *what, size_t n)
+{
+    for (int k = 0; k < t->stack.n_levels; k++)
+        for (int h = 0; h < t->stack.level[k].n_hyper; h++)
+            if (!isfinite(t->stack.level[k].raw[h]) || !isfinite(t->stack.level[k].grad[h])) {
+                snprintf(what, n, "level %d %s", k + 1, t->stack.level[k].names[h]);
+                return 1;
+            }
+    return 0;
+}
+
+int trainer_run(hc_trainer *t, hc_err *e)
+{
+    long total = (long)t->opt.epochs * t->steps_per_epoch;
+    if (t->opt.max_steps > 0 && t->opt.max_steps < total) total = t->opt.max_steps;
+    int tty = t->comm.rank == 0 && (t->opt.progress > 0 || (t->opt.progress < 0 && isatty(1)));
+    t->opt.progress = tty;
+    double started = now(), epoch_started = started, last_bar = 0.0, test_error = NAN;
+    char first_bad[64] = "";
+    int diverged = 0, partial = 0;
+
+    while (t->step < total) {
+        if (trainer_step(t, e)) return e->code;
+        if (!first_bad[0]) nonfinite_hyper(t, first_bad, sizeof first_bad);
+        diverged = !isfinite(t->loss);           /* same value on every rank */
+        int epoch_done = t->pos == 0;
+        if (tty && !epoch_done && now() - last_bar > 0.25) {
+            progress_bar(t, started, total);
+            last_bar = now();
+        }
+        if (epoch_done || diverged || t->step == total) {
+            partial = !epoch_done;
+            int epoch_no = t->epoch + partial;
+            double secs = now() - epoch_started;
+            if (end_of_epoch(t, epoch_no, secs, started, total, &test_error, e)) return e->code;
+            epoch_started = now();
+            if (diverged) break;
+        }
+    }
+    if (t->have_metrics && metrics_flush(&t->metrics, e)) return e->code;
+    if (t->comm.rank == 0) {
+        char s_el[32];
+        fmt_seconds(now() - started, s_el, sizeof s_el);
+        if (diverged)
+            printf("diverged: the loss became non-finite at step %ld%s%s; stopped early\n",
+                   t->step, first_bad[0] ? ", first non-finite hyperparameter: " : "", first_bad);
+        printf("final test error: %.2f%% after %ld steps (%s%d epochs), %s\n", 100 * test_error,
+               t->step, partial ? "part of " : "", t->epoch + partial, s_el);
+        fflush(stdout);
+    }
+    return diverged ? HC_EXIT_DIVERGED : HC_OK;
+}
