@@ -105,8 +105,10 @@ int main(int argc, char **argv)
         return report(0, &e);
     }
     if (strcmp(cmd, "train") && strcmp(cmd, "eval")) {
-        if (*cmd) fprintf(stderr, "hyperclip: error: unknown command '%.100s'\n\n", cmd);
-        cli_usage(stderr);
+        if (*cmd)
+            fprintf(stderr, "hyperclip: error: unknown command '%.100s' (see hyperclip --help)\n", cmd);
+        else
+            cli_usage(stderr);
         return HC_ERR_USAGE;
     }
     int rank, code;

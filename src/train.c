@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include "model_io.h"
 #include "rng.h"
@@ -254,6 +255,17 @@ int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double 
 
 static double now(void) { return MPI_Wtime(); }
 
+/* Under mpirun a rank's stdout is always a pty, so "a terminal" also needs a controlling
+ * terminal: a batch job or a pipe has none, an interactive shell does. */
+static int on_terminal(void)
+{
+    if (!isatty(1)) return 0;
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+}
+
 static void fmt_seconds(double s, char *buf, size_t n)
 {
     if (s < 60) snprintf(buf, n, "%.1fs", s);
@@ -336,7 +348,7 @@ int trainer_run(hc_trainer *t, hc_err *e)
 {
     long total = (long)t->opt.epochs * t->steps_per_epoch;
     if (t->opt.max_steps > 0 && t->opt.max_steps < total) total = t->opt.max_steps;
-    int tty = t->comm.rank == 0 && (t->opt.progress > 0 || (t->opt.progress < 0 && isatty(1)));
+    int tty = t->comm.rank == 0 && (t->opt.progress > 0 || (t->opt.progress < 0 && on_terminal()));
     t->opt.progress = tty;
     double started = now(), epoch_started = started, last_bar = 0.0, test_error = NAN;
     char first_bad[64] = "";

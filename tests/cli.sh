@@ -40,7 +40,8 @@ check 2 "bad --stack"                       train $D --stack 'adam / sgd(alpha=x
 check 2 "bad --stack"                       train $D --stack 'adam(clip=on)'
 check 2 "bad --stack"                       train $D --stack 'adam / sgd(clip=maybe)'
 check 2 "bad --stack"                       train $D --stack 'adam(beta1=1.5)'
-check 2 "bad --stack"                       train $D --stack ''
+check 2 "--stack needs a non-empty value"   train $D --stack ''
+check 2 "empty"                             train $D --stack '  '
 check 2 "bad --stack"                       train $D --stack 'adam //sgd'
 check 2 "unknown command 'trian'"           trian
 check 2 "needs --checkpoint"                eval $D

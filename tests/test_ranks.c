@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     if (testdata_make(&ds, 300, 64, 8, 8, 10, 3)) MPI_Abort(MPI_COMM_WORLD, 1);
     invariance("adam / sgd(alpha=1e-3, clip=on)");
     invariance("sgd(alpha=0.05) / sgd(alpha=0.01, mu=0.5, clip=on, clip_scope=global)");
-    invariance("rmsprop / sgd(alpha=1e-3) / sgd(alpha=1e-4)");
+    invariance("rmsprop(alpha=1e-3) / sgd(alpha=1e-4) / sgd(alpha=1e-6)");
     invariance("adagrad(alpha=0.05) / sgd(alpha=0.1, clip=on)");
     dataset_free(&ds);
     int code = rank == 0 ? tap_done() : 0;

@@ -1,0 +1,663 @@
+/* info.c - `hyperclip info FILE.h5`: what a checkpoint, weights or metrics file
+ * holds, in words.
+ *
+ * Nothing here hard-codes a dataset list: the file is walked with H5Literate and
+ * every attribute, tensor, column and level found is reported, so the output stays
+ * right as the trainer adds hyperparameters, levels or checkpoint state. The only
+ * names it knows are the top-level groups of interfaces.md (model, steps, epochs),
+ * the levelK convention and the root attribute "format". */
+#include "info.h"
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_DEPTH 16      /* deeper nesting (or a cycle of hard links) is not walked */
+#define MAX_ATTR_VALUES 16
+#define MAX_DATA_VALUES 8 /* small datasets (counters, seeds) are shown in full */
+#define NAME_BUF 512
+
+/* ---- HDF5 plumbing ---- */
+
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} quiet_state;
+
+/* Silences HDF5's automatic error printing: our own message says what failed. */
+static quiet_state hdf5_quiet(void)
+{
+    quiet_state q = {NULL, NULL};
+    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+static void hdf5_restore(quiet_state q)
+{
+    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
+}
+
+static void close_id(hid_t id)
+{
+    if (id < 0) return;
+    switch (H5Iget_type(id)) {
+    case H5I_FILE: H5Fclose(id); break;
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_ATTR: H5Aclose(id); break;
+    case H5I_GENPROP_LST: H5Pclose(id); break;
+    default: break;
+    }
+}
+
+/* The creation property list of a group or dataset, or -1. */
+static hid_t create_plist(hid_t obj)
+{
+    switch (H5Iget_type(obj)) {
+    case H5I_GROUP: return H5Gget_create_plist(obj);
+    case H5I_DATASET: return H5Dget_create_plist(obj);
+    default: return -1;
+    }
+}
+
+/* Creation order when the writer tracked it (hyperclip's writers do: the trainer's
+ * order, level2 before level10), else alphabetical. */
+static H5_index_t link_order(hid_t group)
+{
+    unsigned flags = 0;
+    hid_t p = create_plist(group);
+    if (p < 0 || H5Pget_link_creation_order(p, &flags) < 0) flags = 0;
+    close_id(p);
+    return (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+}
+
+static H5_index_t attr_order(hid_t obj)
+{
+    unsigned flags = 0;
+    hid_t p = create_plist(obj);
+    if (p < 0 || H5Pget_attr_creation_order(p, &flags) < 0) flags = 0;
+    close_id(p);
+    return (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+}
+
+static herr_t iterate_links(hid_t group, H5L_iterate_t op, void *data)
+{
+    hsize_t idx = 0;
+    return H5Literate(group, link_order(group), H5_ITER_INC, &idx, op, data);
+}
+
+static const char *plural(unsigned long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/* ---- describing types, shapes and values ---- */
+
+/* "float32", "int64", "string", ... */
+static void type_words(hid_t type, char *buf, size_t size)
+{
+    size_t bits = 8 * H5Tget_size(type);
+    switch (H5Tget_class(type)) {
+    case H5T_FLOAT: snprintf(buf, size, "float%zu", bits); break;
+    case H5T_INTEGER:
+        snprintf(buf, size, "%sint%zu", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", bits);
+        break;
+    case H5T_STRING: snprintf(buf, size, "string"); break;
+    case H5T_COMPOUND: snprintf(buf, size, "compound"); break;
+    case H5T_ENUM: snprintf(buf, size, "enum"); break;
+    case H5T_ARRAY: snprintf(buf, size, "array"); break;
+    case H5T_VLEN: snprintf(buf, size, "variable-length"); break;
+    default: snprintf(buf, size, "opaque"); break;
+    }
+}
+
+/* "(4, 6)", or "scalar" for a single value without dimensions. */
+static void shape_words(hid_t space, char *buf, size_t size)
+{
+    hsize_t dims[H5S_MAX_RANK];
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (rank <= 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        snprintf(buf, size, rank == 0 ? "scalar" : "(unknown shape)");
+        return;
+    }
+    size_t n = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < rank && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%llu", i ? ", " : "",
+                              (unsigned long long)dims[i]);
+    if (n < size) snprintf(buf + n, size - n, ")");
+}
+
+/* An attribute or a dataset: both are read whole the same way. */
+typedef struct {
+    hid_t id;
+    int is_attr;
+} source;
+
+static herr_t read_all(source s, hid_t mem_type, void *buf)
+{
+    return s.is_attr ? H5Aread(s.id, mem_type, buf)
+                     : H5Dread(s.id, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+}
+
+static void print_list_sep(FILE *out, size_t i, size_t n)
+{
+    if (n > 1) fputs(i == 0 ? "[" : ", ", out);
+}
+
+static herr_t print_numbers(FILE *out, source s, hid_t ftype, size_t n)
+{
+    if (H5Tget_class(ftype) == H5T_FLOAT) {
+        double v[MAX_ATTR_VALUES];
+        if (read_all(s, H5T_NATIVE_DOUBLE, v) < 0) return -1;
+        for (size_t i = 0; i < n; i++) {
+            print_list_sep(out, i, n);
+            fprintf(out, "%.6g", v[i]);
+        }
+    } else if (H5Tget_sign(ftype) == H5T_SGN_NONE) {
+        unsigned long long v[MAX_ATTR_VALUES];
+        if (read_all(s, H5T_NATIVE_ULLONG, v) < 0) return -1;
+        for (size_t i = 0; i < n; i++) {
+            print_list_sep(out, i, n);
+            fprintf(out, "%llu", v[i]);
+        }
+    } else {
+        long long v[MAX_ATTR_VALUES];
+        if (read_all(s, H5T_NATIVE_LLONG, v) < 0) return -1;
+        for (size_t i = 0; i < n; i++) {
+            print_list_sep(out, i, n);
+            fprintf(out, "%lld", v[i]);
+        }
+    }
+    if (n > 1) fputc(']', out);
+    return 0;
+}
+
+/* Variable-length strings come back as library-allocated pointers. */
+static herr_t print_vl_strings(FILE *out, source s, hid_t ftype, size_t n)
+{
+    char *v[MAX_ATTR_VALUES] = {NULL};
+    hid_t mem = H5Tcopy(H5T_C_S1);
+    herr_t rc = -1;
+    if (mem >= 0 && H5Tset_size(mem, H5T_VARIABLE) >= 0 &&
+        H5Tset_cset(mem, H5Tget_cset(ftype)) >= 0 && read_all(s, mem, v) >= 0) {
+        for (size_t i = 0; i < n; i++) {
+            print_list_sep(out, i, n);
+            fputs(v[i] ? v[i] : "", out);
+            H5free_memory(v[i]);
+        }
+        rc = 0;
+    }
+    close_id(mem);
+    return rc;
+}
+
+static herr_t print_fixed_strings(FILE *out, source s, hid_t ftype, size_t n)
+{
+    size_t len = H5Tget_size(ftype);
+    char *buf = len ? malloc(n * len) : NULL;
+    if (!buf) return -1;
+    herr_t rc = read_all(s, ftype, buf);
+    for (size_t i = 0; rc >= 0 && i < n; i++) {
+        const char *str = buf + i * len;
+        print_list_sep(out, i, n);
+        fprintf(out, "%.*s", (int)strnlen(str, len), str);
+    }
+    free(buf);
+    return rc;
+}
+
+/* Prints every value of a small attribute or dataset, in words. */
+static herr_t print_values(FILE *out, source s, hid_t ftype, size_t n)
+{
+    switch (H5Tget_class(ftype)) {
+    case H5T_INTEGER:
+    case H5T_FLOAT: return print_numbers(out, s, ftype, n);
+    case H5T_STRING:
+        return H5Tis_variable_str(ftype) > 0 ? print_vl_strings(out, s, ftype, n)
+                                             : print_fixed_strings(out, s, ftype, n);
+    default: {
+        char t[32];
+        type_words(ftype, t, sizeof t);
+        fprintf(out, "(%s value)", t);
+        return 0;
+    }
+    }
+}
+
+/* "VALUE", or "TYPE SHAPE" when there are too many values to show. */
+static herr_t print_source(FILE *out, source s, size_t max_values)
+{
+    hid_t type = s.is_attr ? H5Aget_type(s.id) : H5Dget_type(s.id);
+    hid_t space = s.is_attr ? H5Aget_space(s.id) : H5Dget_space(s.id);
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    herr_t rc = 0;
+    if (type < 0 || n < 0) {
+        rc = -1;
+    } else if (n >= 1 && (size_t)n <= max_values) {
+        rc = print_values(out, s, type, (size_t)n);
+    } else {
+        char t[32], sh[160];
+        type_words(type, t, sizeof t);
+        shape_words(space, sh, sizeof sh);
+        fprintf(out, "%s %s", t, sh);
+    }
+    close_id(space);
+    close_id(type);
+    return rc;
+}
+
+typedef struct {
+    FILE *out;
+    const char *header; /* printed before the first attribute, if any */
+    const char *indent;
+} attr_printer;
+
+static herr_t print_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    attr_printer *p = data;
+    source s = {H5Aopen(loc, name, H5P_DEFAULT), 1};
+    if (s.id < 0) return -1;
+    if (p->header) fputs(p->header, p->out);
+    p->header = NULL;
+    fprintf(p->out, "%s%s = ", p->indent, name);
+    herr_t rc = print_source(p->out, s, MAX_ATTR_VALUES);
+    fputc('\n', p->out);
+    H5Aclose(s.id);
+    return rc;
+}
+
+static herr_t print_attrs(hid_t obj, FILE *out, const char *header, const char *indent)
+{
+    attr_printer p = {out, header, indent};
+    hsize_t idx = 0;
+    return H5Aiterate2(obj, attr_order(obj), H5_ITER_INC, &idx, print_attr, &p);
+}
+
+/* Rows in a 1-D dataset and its last value when numeric (NaN when there is none). */
+static herr_t last_value(hid_t ds, hsize_t *rows, double *last)
+{
+    hid_t space = H5Dget_space(ds), type = H5Dget_type(ds), mspace = -1;
+    hsize_t one = 1, at;
+    herr_t rc = -1;
+    *rows = 0;
+    *last = NAN;
+    if (space < 0 || type < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
+        H5Sget_simple_extent_dims(space, rows, NULL) < 0)
+        goto done;
+    rc = 0;
+    H5T_class_t cls = H5Tget_class(type);
+    if (*rows == 0 || (cls != H5T_FLOAT && cls != H5T_INTEGER)) goto done;
+    at = *rows - 1;
+    if (H5Sselect_hyperslab(space, H5S_SELECT_SET, &at, NULL, &one, NULL) < 0 ||
+        (mspace = H5Screate_simple(1, &one, NULL)) < 0 ||
+        H5Dread(ds, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT, last) < 0)
+        rc = -1;
+done:
+    close_id(mspace);
+    close_id(type);
+    close_id(space);
+    return rc;
+}
+
+/* ---- a generic walk over a group's tree ---- */
+
+typedef herr_t (*visit_fn)(hid_t obj, const char *path, void *data);
+
+typedef struct {
+    const char *prefix; /* path of the group being listed, relative to the walk's root */
+    int depth;
+    visit_fn fn;
+    void *data;
+} walk_state;
+
+static herr_t walk_link(hid_t group, const char *name, const H5L_info_t *info, void *data);
+
+/* Calls fn on every object below group (depth first, in link order), with paths
+ * relative to it. */
+static herr_t walk(hid_t group, const char *prefix, int depth, visit_fn fn, void *data)
+{
+    walk_state w = {prefix, depth, fn, data};
+    return iterate_links(group, walk_link, &w);
+}
+
+static herr_t walk_link(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    const walk_state *w = data;
+    char path[NAME_BUF];
+    snprintf(path, sizeof path, "%s%s%s", w->prefix, *w->prefix ? "/" : "", name);
+    hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+    if (obj < 0) return 0; /* a dangling soft or external link: nothing to describe */
+    herr_t rc = w->fn(obj, path, w->data);
+    if (rc >= 0 && H5Iget_type(obj) == H5I_GROUP && w->depth < MAX_DEPTH)
+        rc = walk(obj, path, w->depth + 1, w->fn, w->data);
+    H5Oclose(obj);
+    return rc;
+}
+
+/* Opens a top-level group by name and walks it. */
+static herr_t walk_named(hid_t root, const char *name, visit_fn fn, void *data)
+{
+    hid_t g = H5Gopen2(root, name, H5P_DEFAULT);
+    if (g < 0) return -1;
+    herr_t rc = walk(g, "", 0, fn, data);
+    H5Gclose(g);
+    return rc;
+}
+
+/* ---- /model ---- */
+
+typedef struct {
+    FILE *out;
+    unsigned long long tensors, params;
+} model_summary;
+
+static herr_t count_tensor(hid_t obj, const char *path, void *data)
+{
+    (void)path;
+    model_summary *s = data;
+    if (H5Iget_type(obj) != H5I_DATASET) return 0;
+    hid_t space = H5Dget_space(obj);
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    close_id(space);
+    if (n < 0) return -1;
+    s->tensors++;
+    s->params += (unsigned long long)n;
+    return 0;
+}
+
+static herr_t print_tensor(hid_t obj, const char *path, void *data)
+{
+    model_summary *s = data;
+    if (H5Iget_type(obj) != H5I_DATASET) return 0;
+    hid_t space = H5Dget_space(obj), type = H5Dget_type(obj);
+    char t[32], sh[160];
+    herr_t rc = -1;
+    if (space >= 0 && type >= 0) {
+        type_words(type, t, sizeof t);
+        shape_words(space, sh, sizeof sh);
+        fprintf(s->out, "  %-16s %s %s\n", path, t, sh);
+        rc = 0;
+    }
+    close_id(type);
+    close_id(space);
+    return rc;
+}
+
+static herr_t describe_model(hid_t root, FILE *out)
+{
+    model_summary s = {out, 0, 0};
+    if (walk_named(root, "model", count_tensor, &s) < 0) return -1;
+    fprintf(out, "model: %llu tensor%s, %llu parameter%s\n", s.tensors, plural(s.tensors),
+            s.params, plural(s.params));
+    return walk_named(root, "model", print_tensor, &s);
+}
+
+/* ---- /steps and /epochs ---- */
+
+typedef struct {
+    unsigned long long columns, min_rows, max_rows;
+} column_summary;
+
+static herr_t count_rows(hid_t obj, const char *path, void *data)
+{
+    (void)path;
+    column_summary *s = data;
+    hsize_t rows;
+    double last;
+    if (H5Iget_type(obj) != H5I_DATASET) return 0;
+    if (last_value(obj, &rows, &last) < 0) return 0; /* not a column: not counted */
+    if (s->columns == 0 || rows < s->min_rows) s->min_rows = rows;
+    if (s->columns == 0 || rows > s->max_rows) s->max_rows = rows;
+    s->columns++;
+    return 0;
+}
+
+/* "NAME VALUE": test_error (a fraction) as a percentage. */
+static void print_last(FILE *out, const char *name, hid_t ds)
+{
+    hsize_t rows;
+    double v;
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    if (last_value(ds, &rows, &v) < 0)
+        fprintf(out, "%s (not a column)", name);
+    else if (rows == 0)
+        fprintf(out, "%s (no rows yet)", name);
+    else if (strcmp(base, "test_error") == 0)
+        fprintf(out, "%s %.2f%%", name, 100.0 * v);
+    else
+        fprintf(out, "%s %.6g", name, v);
+}
+
+typedef struct {
+    FILE *out;
+    int n;      /* items printed on the current line */
+} line_printer;
+
+/* Adds "NAME VALUE" of each dataset to the current line, comma separated. */
+static herr_t print_last_item(hid_t obj, const char *path, void *data)
+{
+    line_printer *p = data;
+    if (H5Iget_type(obj) != H5I_DATASET) return 0;
+    fputs(p->n++ ? ", " : " ", p->out);
+    print_last(p->out, path, obj);
+    return 0;
+}
+
+/* One line per hyperparameter of a levelK group: "level K alpha: value .., grad ..". */
+typedef struct {
+    FILE *out;
+    int level;
+} level_printer;
+
+static herr_t print_hyper(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    level_printer *lp = data;
+    line_printer p = {lp->out, 0};
+    hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+    if (obj < 0) return 0;
+    herr_t rc = 0;
+    fprintf(lp->out, "  level %d %s:", lp->level, name);
+    if (H5Iget_type(obj) == H5I_GROUP)
+        rc = walk(obj, "", 0, print_last_item, &p);
+    else
+        rc = print_last_item(obj, "last", &p);
+    fputc('\n', lp->out);
+    H5Oclose(obj);
+    return rc;
+}
+
+/* The level number of a group named "levelK", or 0. */
+static int level_number(const char *name)
+{
+    int k = 0, end = 0;
+    if (sscanf(name, "level%d%n", &k, &end) == 1 && name[end] == '\0' && k > 0) return k;
+    return 0;
+}
+
+/* A child of /steps: a column (loss), a levelK group, or any other group. */
+static herr_t print_step_child(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    FILE *out = data;
+    hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+    if (obj < 0) return 0;
+    herr_t rc = 0;
+    int level = level_number(name);
+    if (H5Iget_type(obj) != H5I_GROUP) {
+        line_printer p = {out, 0};
+        fputs("  last", out);
+        rc = print_last_item(obj, name, &p);
+        fputc('\n', out);
+    } else if (level > 0) {
+        level_printer lp = {out, level};
+        rc = iterate_links(obj, print_hyper, &lp);
+    } else {
+        line_printer p = {out, 0};
+        fprintf(out, "  %s, last values:", name);
+        rc = walk(obj, "", 0, print_last_item, &p);
+        fputc('\n', out);
+    }
+    H5Oclose(obj);
+    return rc;
+}
+
+/* "steps: 1210 steps recorded" */
+static void print_row_count(FILE *out, const char *unit, const column_summary *s)
+{
+    fprintf(out, "%ss: %llu %s%s recorded", unit, s->max_rows, unit, plural(s->max_rows));
+    if (s->min_rows != s->max_rows)
+        fprintf(out, " (columns differ: %llu to %llu rows)", s->min_rows, s->max_rows);
+}
+
+static herr_t describe_steps(hid_t root, FILE *out)
+{
+    column_summary s = {0, 0, 0};
+    if (walk_named(root, "steps", count_rows, &s) < 0) return -1;
+    print_row_count(out, "step", &s);
+    fprintf(out, " in %llu column%s; last values:\n", s.columns, plural(s.columns));
+    hid_t g = H5Gopen2(root, "steps", H5P_DEFAULT);
+    if (g < 0) return -1;
+    herr_t rc = iterate_links(g, print_step_child, out);
+    H5Gclose(g);
+    return rc;
+}
+
+static herr_t describe_epochs(hid_t root, FILE *out)
+{
+    column_summary s = {0, 0, 0};
+    line_printer p = {out, 0};
+    if (walk_named(root, "epochs", count_rows, &s) < 0) return -1;
+    print_row_count(out, "epoch", &s);
+    if (s.max_rows == 0) {
+        fputc('\n', out);
+        return 0;
+    }
+    fputs("; the last one:\n ", out);
+    herr_t rc = walk_named(root, "epochs", print_last_item, &p);
+    fputc('\n', out);
+    return rc;
+}
+
+/* ---- anything else (checkpoint state, foreign groups) ---- */
+
+/* "path  TYPE SHAPE" or "path = VALUES" for small datasets, then attributes. */
+static herr_t print_object(hid_t obj, const char *path, void *data)
+{
+    FILE *out = data;
+    herr_t rc = 0;
+    if (H5Iget_type(obj) == H5I_DATASET) {
+        fprintf(out, "  %s = ", path);
+        rc = print_source(out, (source){obj, 0}, MAX_DATA_VALUES);
+        fputc('\n', out);
+    } else {
+        fprintf(out, "  %s/\n", path);
+    }
+    return rc < 0 ? rc : print_attrs(obj, out, NULL, "      @");
+}
+
+typedef struct {
+    FILE *out;
+    int listed;     /* objects listed so far (the heading goes before the first) */
+} other_printer;
+
+/* A top-level object that is not model, steps or epochs, with all it holds. */
+static herr_t print_other_child(hid_t root, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    other_printer *p = data;
+    static const char *const known[] = {"model", "steps", "epochs"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(name, known[i]) == 0) return 0;
+    hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
+    if (obj < 0) return 0;
+    if (p->listed++ == 0) fputs("other contents:\n", p->out);
+    herr_t rc = print_object(obj, name, p->out);
+    if (rc >= 0 && H5Iget_type(obj) == H5I_GROUP) rc = walk(obj, name, 1, print_object, p->out);
+    H5Oclose(obj);
+    return rc;
+}
+
+/* ---- the file as a whole ---- */
+
+static int has_link(hid_t root, const char *name)
+{
+    return H5Lexists(root, name, H5P_DEFAULT) > 0;
+}
+
+static const char *kind_words(hid_t root)
+{
+    int model = has_link(root, "model");
+    if (model && (H5Aexists(root, "format") > 0 || has_link(root, "state")))
+        return "a checkpoint (model weights and training state, for --resume and eval)";
+    if (has_link(root, "steps"))
+        return "a metrics file (the per-step and per-epoch record of a training run)";
+    if (model) return "a weights file (model parameters only, for --init)";
+    return "an HDF5 file with no hyperclip model or metrics";
+}
+
+/* Each section says which part failed if the file turns out damaged (or is being
+ * written as we read it). */
+static int describe(hid_t root, const char *path, FILE *out, hc_err *e)
+{
+    static const struct {
+        const char *name;
+        herr_t (*fn)(hid_t, FILE *);
+    } sections[] = {{"model", describe_model}, {"steps", describe_steps},
+                    {"epochs", describe_epochs}};
+    fprintf(out, "%s: %s\n", path, kind_words(root));
+    if (print_attrs(root, out, "attributes:\n", "  ") < 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read the root attributes", path);
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (has_link(root, sections[i].name) && sections[i].fn(root, out) < 0)
+            return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read /%s (damaged, or being written?)",
+                           path, sections[i].name);
+    other_printer others = {out, 0};
+    if (iterate_links(root, print_other_child, &others) < 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read its contents", path);
+    return HC_OK;
+}
+
+/* Read-only and without HDF5's file locks: looking at a metrics file must never
+ * make the running trainer's next flush fail. */
+static hid_t open_readonly(const char *path)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+    if (fapl < 0) return -1;
+#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7)
+    H5Pset_file_locking(fapl, 0, 1);
+#endif
+    file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    return file;
+}
+
+int info_run(const char *path, FILE *out, hc_err *e)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return hc_fail(e, HC_ERR_RUNTIME, "info %s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return hc_fail(e, HC_ERR_RUNTIME, "info %s is a directory", path);
+
+    quiet_state q = hdf5_quiet();
+    int rc = HC_OK;
+    hid_t file = -1, root = -1;
+    if (H5Fis_hdf5(path) <= 0)
+        rc = hc_fail(e, HC_ERR_RUNTIME, "info %s is not an HDF5 file", path);
+    else if ((file = open_readonly(path)) < 0)
+        rc = hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot open the HDF5 file", path);
+    else if ((root = H5Gopen2(file, "/", H5P_DEFAULT)) < 0)
+        rc = hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot open its root group", path);
+    else
+        rc = describe(root, path, out, e);
+    close_id(root);
+    close_id(file);
+    hdf5_restore(q);
+    return rc;
+}

@@ -1,0 +1,643 @@
+/* metrics.c - the per-step and per-epoch HDF5 record (metrics.h, interfaces.md).
+ *
+ * Every column is a 1-D float64 dataset, chunked and extendible. Rows are kept in
+ * one buffer allocated at create/reopen time; a flush opens the file, appends the
+ * buffered rows to every column and closes it again, so between flushes the file
+ * on disk is complete and readable by any tool.
+ *
+ * Each public function silences HDF5's own error printing while it runs (and
+ * restores the caller's setting), and turns a failure into one message naming the
+ * file, what failed and, when HDF5 knows it, the operating system's reason. */
+#include "metrics.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define CHUNK_ROWS 1024
+
+/* The per-epoch columns, in the order of the rows given to metrics_epoch(). */
+static const char *const epoch_cols[HC_EPOCH_COLS] = {
+    "epochs/train_loss", "epochs/test_loss", "epochs/test_error", "epochs/seconds",
+    "epochs/samples_per_second"};
+
+/* ---- HDF5 error handling ---- */
+
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} quiet_state;
+
+/* Silences HDF5's automatic error printing: our own message says what failed. */
+static quiet_state hdf5_quiet(void)
+{
+    quiet_state q = {NULL, NULL};
+    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+static void hdf5_restore(quiet_state q)
+{
+    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
+}
+
+typedef struct {
+    char text[256];
+} h5_reason;
+
+/* HDF5 records the operating system's reason (e.g. "No space left on device") in
+ * the description of its innermost error as "error message = '...'"; take that,
+ * else the innermost description. */
+static herr_t find_reason(unsigned n, const H5E_error2_t *err, void *data)
+{
+    static const char key[] = "error message = '";
+    h5_reason *r = data;
+    const char *p = err->desc ? strstr(err->desc, key) : NULL;
+    if (p) {
+        p += sizeof key - 1;
+        size_t len = strcspn(p, "'");
+        if (len >= sizeof r->text) len = sizeof r->text - 1;
+        memcpy(r->text, p, len);
+        r->text[len] = '\0';
+        return 1; /* stop the walk */
+    }
+    if (n == 0 && err->desc) snprintf(r->text, sizeof r->text, "%s", err->desc);
+    return 0;
+}
+
+/* Records "metrics PATH: WHAT (reason)". Must be called right after the failing
+ * HDF5 call: the next API call clears HDF5's error stack. */
+static int fail_h5(hc_err *e, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_h5(hc_err *e, const char *path, const char *fmt, ...)
+{
+    char what[512];
+    h5_reason r = {""};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_reason, &r);
+    if (r.text[0]) return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s (%s)", path, what, r.text);
+    return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s", path, what);
+}
+
+/* Closes any HDF5 id but a file (whose close is checked by the caller). */
+static void close_id(hid_t id)
+{
+    if (id < 0) return;
+    switch (H5Iget_type(id)) {
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_ATTR: H5Aclose(id); break;
+    case H5I_GENPROP_LST: H5Pclose(id); break;
+    default: break;
+    }
+}
+
+/* Closes the file; a failure here can be a late write error (disk full). */
+static int close_file(hid_t file, int rc, const char *path, hc_err *e)
+{
+    if (file < 0) return rc;
+    if (H5Fclose(file) < 0 && rc == HC_OK)
+        return fail_h5(e, path, "cannot finish writing the file");
+    return rc;
+}
+
+/* HDF5 1.10 cannot survive a failed H5Fclose: the file's id stays registered with
+ * freed memory behind it and the library crashes at exit (HDFGroup/hdf5 PR 2291,
+ * fixed in 1.14.1). A close fails when the disk fills up while HDF5 writes out its
+ * caches, so before HDF5 opens the file we reserve, past its end, the space the
+ * session may need: running out of space is then an error before HDF5 has written
+ * anything. HDF5 sees the longer file and truncates it to its real end on close. */
+static int reserve_space(const char *path, off_t bytes, hc_err *e)
+{
+    struct stat st;
+    int err = 0, fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: cannot open the file for writing (%s)", path,
+                       strerror(errno));
+    if (fstat(fd, &st) != 0)
+        err = errno;
+    else if (S_ISREG(st.st_mode))
+        err = posix_fallocate(fd, st.st_size, bytes);
+    close(fd);
+    /* A file system without fallocate support still gets written, unprotected. */
+    if (err == 0 || err == EINVAL || err == EOPNOTSUPP || err == ENODEV) return HC_OK;
+    return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: no room for %lld more bytes (%s)", path,
+                   (long long)bytes, strerror(err));
+}
+
+/* Upper bound of what appending n_rows rows to n_cols columns may add to the file:
+ * up to two partly filled 8 KiB chunks and a chunk-index node per column on top of
+ * the data, plus room for object headers. */
+static off_t append_bytes(int n_cols, int n_rows)
+{
+    return (off_t)n_cols * ((off_t)n_rows * 8 + 3 * 8 * CHUNK_ROWS + 4096) + 256 * 1024;
+}
+
+/* File access without HDF5's file locks: a reader that keeps the file open (h5py,
+ * `hyperclip info`) must not make the trainer's next flush fail. */
+static hid_t make_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7)
+    if (fapl >= 0 && H5Pset_file_locking(fapl, 0, 1) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+#endif
+    return fapl;
+}
+
+/* Opens the file for a writing session that may add up to `bytes` bytes. */
+static hid_t open_rw(const char *path, off_t bytes, hc_err *e)
+{
+    if (reserve_space(path, bytes, e)) return -1;
+    hid_t fapl = make_fapl();
+    if (fapl < 0) {
+        fail_h5(e, path, "cannot set up file access");
+        return -1;
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    if (file < 0) fail_h5(e, path, "cannot open the file for writing");
+    H5Pclose(fapl);
+    return file;
+}
+
+/* ---- the in-memory side ---- */
+
+static int valid_col(const char *col)
+{
+    size_t n = col ? strlen(col) : 0;
+    return n > 0 && col[n - 1] != '/' && !strstr(col, "//");
+}
+
+/* Validates the arguments and allocates everything once; m is zeroed first, so
+ * metrics_free(m) is always safe afterwards. */
+static int metrics_init(hc_metrics *m, const char *path, int n_cols, const char *const *cols,
+                        int capacity, hc_err *e)
+{
+    memset(m, 0, sizeof *m);
+    if (!path || !*path) return hc_fail(e, HC_ERR_RUNTIME, "metrics: no file name");
+    if (n_cols < 1 || !cols || capacity < 1)
+        return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: needs at least one column and one buffered row",
+                       path);
+    if ((size_t)capacity > SIZE_MAX / sizeof(double) / (size_t)n_cols)
+        return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: row buffer too large", path);
+    for (int c = 0; c < n_cols; c++)
+        if (!valid_col(cols[c]))
+            return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: bad column name '%s'", path,
+                           cols[c] ? cols[c] : "(null)");
+
+    m->path = strdup(path);
+    m->cols = calloc((size_t)n_cols, sizeof *m->cols);
+    m->rows = malloc((size_t)capacity * (size_t)n_cols * sizeof *m->rows);
+    if (!m->path || !m->cols || !m->rows) goto oom;
+    m->n_cols = n_cols;
+    for (int c = 0; c < n_cols; c++)
+        if (!(m->cols[c] = strdup(cols[c]))) goto oom;
+    m->capacity = capacity;
+    return HC_OK;
+oom:
+    metrics_free(m);
+    return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: out of memory", path);
+}
+
+void metrics_free(hc_metrics *m)
+{
+    if (!m) return;
+    if (m->cols)
+        for (int c = 0; c < m->n_cols; c++) free(m->cols[c]);
+    free(m->cols);
+    free(m->rows);
+    free(m->path);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- creating the file ---- */
+
+/* Groups that track link creation order, so that tools list the columns in the
+ * order the trainer declared them (level2 before level10, value before grad). */
+static hid_t make_gcpl(hid_t class_id)
+{
+    hid_t p = H5Pcreate(class_id);
+    if (p >= 0 && H5Pset_link_creation_order(p, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        H5Pclose(p);
+        return -1;
+    }
+    return p;
+}
+
+/* Root attributes are listed in creation order too (stack first). */
+static hid_t make_fcpl(void)
+{
+    hid_t p = make_gcpl(H5P_FILE_CREATE);
+    if (p >= 0 && H5Pset_attr_creation_order(p, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        H5Pclose(p);
+        return -1;
+    }
+    return p;
+}
+
+/* Empty rows read as NaN: a column extended but not yet written is visibly so. */
+static hid_t make_column_dcpl(void)
+{
+    hsize_t chunk = CHUNK_ROWS;
+    double fill = NAN;
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+    if (p >= 0 && (H5Pset_chunk(p, 1, &chunk) < 0 ||
+                   H5Pset_fill_value(p, H5T_NATIVE_DOUBLE, &fill) < 0)) {
+        H5Pclose(p);
+        return -1;
+    }
+    return p;
+}
+
+/* Creates the groups above `col` that do not exist yet (intermediate groups are
+ * made here rather than by a link creation property so they get gcpl). */
+static int make_parents(hid_t file, const char *col, hid_t gcpl, const char *path, hc_err *e)
+{
+    char *prefix = strdup(col);
+    if (!prefix) return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: out of memory", path);
+    int rc = HC_OK;
+    for (char *s = strchr(prefix + 1, '/'); s && rc == HC_OK; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        htri_t exists = H5Lexists(file, prefix, H5P_DEFAULT);
+        if (exists < 0) {
+            rc = fail_h5(e, path, "cannot look up group %s", prefix);
+        } else if (!exists) {
+            hid_t g = H5Gcreate2(file, prefix, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+            if (g < 0) rc = fail_h5(e, path, "cannot create group %s", prefix);
+            close_id(g);
+        }
+        *s = '/';
+    }
+    free(prefix);
+    return rc;
+}
+
+/* An empty, unlimited float64 column. */
+static int create_column(hid_t file, const char *col, hid_t gcpl, hid_t dcpl, const char *path,
+                         hc_err *e)
+{
+    hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+    int rc = make_parents(file, col, gcpl, path, e);
+    if (rc) return rc;
+    hid_t space = H5Screate_simple(1, &zero, &unlimited);
+    if (space < 0) return fail_h5(e, path, "cannot make the dataspace of %s", col);
+    hid_t ds = H5Dcreate2(file, col, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds < 0) rc = fail_h5(e, path, "cannot create dataset %s", col);
+    close_id(ds);
+    close_id(space);
+    return rc;
+}
+
+/* A fixed-length, null-terminated UTF-8 string: h5dump and h5py show it plainly. */
+static int write_string_attr(hid_t loc, const char *name, const char *value, const char *path,
+                             hc_err *e)
+{
+    int rc = HC_OK;
+    hid_t type = -1, space = -1, attr = -1;
+    if (!value) value = "";
+    if ((type = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(type, strlen(value) + 1) < 0 ||
+        H5Tset_strpad(type, H5T_STR_NULLTERM) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0 ||
+        (space = H5Screate(H5S_SCALAR)) < 0 ||
+        (attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(attr, type, value) < 0)
+        rc = fail_h5(e, path, "cannot write attribute %s", name);
+    close_id(attr);
+    close_id(space);
+    close_id(type);
+    return rc;
+}
+
+static int write_number_attr(hid_t loc, const char *name, hid_t file_type, hid_t mem_type,
+                             const void *value, const char *path, hc_err *e)
+{
+    int rc = HC_OK;
+    hid_t space = -1, attr = -1;
+    if ((space = H5Screate(H5S_SCALAR)) < 0 ||
+        (attr = H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(attr, mem_type, value) < 0)
+        rc = fail_h5(e, path, "cannot write attribute %s", name);
+    close_id(attr);
+    close_id(space);
+    return rc;
+}
+
+static int write_run_attrs(hid_t file, const hc_run_attrs *a, const char *path, hc_err *e)
+{
+    const struct {
+        const char *name, *value;
+    } strs[] = {{"stack", a->stack},     {"dataset", a->dataset}, {"model", a->model},
+                {"version", a->version}, {"normalization", a->normalization}};
+    int64_t seed = a->seed;
+    int32_t nranks = a->nranks, global_batch = a->global_batch;
+    int rc = HC_OK;
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0] && rc == HC_OK; i++)
+        rc = write_string_attr(file, strs[i].name, strs[i].value, path, e);
+    if (rc == HC_OK)
+        rc = write_number_attr(file, "seed", H5T_STD_I64LE, H5T_NATIVE_INT64, &seed, path, e);
+    if (rc == HC_OK)
+        rc = write_number_attr(file, "nranks", H5T_STD_I32LE, H5T_NATIVE_INT32, &nranks, path, e);
+    if (rc == HC_OK)
+        rc = write_number_attr(file, "global_batch", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                               &global_batch, path, e);
+    return rc;
+}
+
+/* A truncated file holding only the superblock and the root group (which track
+ * creation order). HDF5 writes these within H5Fcreate, so closing it writes next
+ * to nothing; the objects are then added in a session with space reserved. */
+static int create_empty(const char *path, hc_err *e)
+{
+    int rc = HC_OK;
+    hid_t fapl = make_fapl(), fcpl = make_fcpl(), file = -1;
+    if (fapl < 0 || fcpl < 0)
+        rc = fail_h5(e, path, "cannot set up file properties");
+    else if ((file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
+        rc = fail_h5(e, path, "cannot create the file");
+    rc = close_file(file, rc, path, e);
+    close_id(fcpl);
+    close_id(fapl);
+    return rc;
+}
+
+/* Every column and the attributes, into a freshly truncated file. */
+static int create_file(const hc_metrics *m, const hc_run_attrs *attrs, hc_err *e)
+{
+    int rc = create_empty(m->path, e);
+    if (rc) return rc;
+    hid_t gcpl = make_gcpl(H5P_GROUP_CREATE), dcpl = make_column_dcpl(), file = -1;
+    if (gcpl < 0 || dcpl < 0)
+        rc = fail_h5(e, m->path, "cannot set up dataset properties");
+    else if ((file = open_rw(m->path, append_bytes(m->n_cols + HC_EPOCH_COLS, 0), e)) < 0)
+        rc = e->code;
+    if (attrs && rc == HC_OK) rc = write_run_attrs(file, attrs, m->path, e);
+    for (int c = 0; c < m->n_cols && rc == HC_OK; c++)
+        rc = create_column(file, m->cols[c], gcpl, dcpl, m->path, e);
+    for (int c = 0; c < HC_EPOCH_COLS && rc == HC_OK; c++)
+        rc = create_column(file, epoch_cols[c], gcpl, dcpl, m->path, e);
+    rc = close_file(file, rc, m->path, e);
+    close_id(dcpl);
+    close_id(gcpl);
+    return rc;
+}
+
+int metrics_create(hc_metrics *m, const char *path, int n_cols, const char *const *cols,
+                   const hc_run_attrs *attrs, int capacity, hc_err *e)
+{
+    int rc = metrics_init(m, path, n_cols, cols, capacity, e);
+    if (rc) return rc;
+    quiet_state q = hdf5_quiet();
+    rc = create_file(m, attrs, e);
+    hdf5_restore(q);
+    if (rc) metrics_free(m);
+    return rc;
+}
+
+/* ---- appending ---- */
+
+/* Writes column c of a row-major block of n_rows x n_cols doubles to rows
+ * [offset, offset + n_rows) of dataset col, extending it to offset + n_rows. The
+ * extent is set absolutely, so a flush that failed half-way can simply be retried. */
+static int append_column(hid_t file, const char *col, long offset, const double *block,
+                         int n_rows, int n_cols, int c, const char *path, hc_err *e)
+{
+    int rc = HC_OK;
+    hid_t ds = -1, fspace = -1, mspace = -1;
+    hsize_t size = (hsize_t)offset + (hsize_t)n_rows;
+    hsize_t fstart = (hsize_t)offset, fcount = (hsize_t)n_rows;
+    hsize_t mdims[2] = {(hsize_t)n_rows, (hsize_t)n_cols};
+    hsize_t mstart[2] = {0, (hsize_t)c}, mcount[2] = {(hsize_t)n_rows, 1};
+
+    if ((ds = H5Dopen2(file, col, H5P_DEFAULT)) < 0) {
+        rc = fail_h5(e, path, "cannot open dataset %s", col);
+    } else if (H5Dset_extent(ds, &size) < 0) {
+        rc = fail_h5(e, path, "cannot extend %s to %llu rows", col, (unsigned long long)size);
+    } else if ((fspace = H5Dget_space(ds)) < 0 ||
+               H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &fstart, NULL, &fcount, NULL) < 0 ||
+               (mspace = H5Screate_simple(2, mdims, NULL)) < 0 ||
+               H5Sselect_hyperslab(mspace, H5S_SELECT_SET, mstart, NULL, mcount, NULL) < 0) {
+        rc = fail_h5(e, path, "cannot select rows of %s", col);
+    } else if (H5Dwrite(ds, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, block) < 0) {
+        rc = fail_h5(e, path, "cannot write %s", col);
+    }
+    close_id(mspace);
+    close_id(fspace);
+    /* Closing writes out the dataset's chunk cache: a late write error shows here. */
+    if (ds >= 0 && H5Dclose(ds) < 0 && rc == HC_OK) rc = fail_h5(e, path, "cannot write %s", col);
+    return rc;
+}
+
+/* Appends a block to a set of columns in one open/close of the file. */
+static int append_block(const char *path, const char *const *cols, int n_cols, long offset,
+                        const double *block, int n_rows, hc_err *e)
+{
+    hid_t file = open_rw(path, append_bytes(n_cols, n_rows), e);
+    if (file < 0) return e->code;
+    int rc = HC_OK;
+    for (int c = 0; c < n_cols && rc == HC_OK; c++)
+        rc = append_column(file, cols[c], offset, block, n_rows, n_cols, c, path, e);
+    return close_file(file, rc, path, e);
+}
+
+int metrics_flush(hc_metrics *m, hc_err *e)
+{
+    if (m->used == 0) return HC_OK;
+    quiet_state q = hdf5_quiet();
+    int rc = append_block(m->path, (const char *const *)m->cols, m->n_cols, m->steps_written,
+                          m->rows, m->used, e);
+    hdf5_restore(q);
+    if (rc) return rc;
+    m->steps_written += m->used;
+    m->used = 0;
+    return HC_OK;
+}
+
+int metrics_row(hc_metrics *m, double **row, hc_err *e)
+{
+    if (m->used == m->capacity) {
+        int rc = metrics_flush(m, e);
+        if (rc) return rc;
+    }
+    double *r = m->rows + (size_t)m->used * (size_t)m->n_cols;
+    /* A column the caller leaves unset reads as NaN, not as an old row's value. */
+    for (int c = 0; c < m->n_cols; c++) r[c] = NAN;
+    m->used++;
+    *row = r;
+    return HC_OK;
+}
+
+int metrics_epoch(hc_metrics *m, const double epoch_row[HC_EPOCH_COLS], hc_err *e)
+{
+    int rc = metrics_flush(m, e);
+    if (rc) return rc;
+    quiet_state q = hdf5_quiet();
+    rc = append_block(m->path, epoch_cols, HC_EPOCH_COLS, m->epochs_written, epoch_row, 1, e);
+    hdf5_restore(q);
+    if (rc == HC_OK) m->epochs_written++;
+    return rc;
+}
+
+/* ---- reopening ---- */
+
+/* Whether every component of `col` exists, so H5Lexists is never asked about a
+ * path whose parent group is missing (an error rather than "no" in HDF5 1.10). */
+static htri_t path_exists(hid_t file, const char *col)
+{
+    char *p = strdup(col);
+    if (!p) return -1;
+    htri_t exists = 1;
+    for (char *s = p + 1; exists > 0; s++) {
+        char saved = *s;
+        if (saved != '/' && saved != '\0') continue;
+        *s = '\0';
+        exists = H5Lexists(file, p, H5P_DEFAULT);
+        *s = saved;
+        if (saved == '\0') break;
+    }
+    free(p);
+    return exists;
+}
+
+/* Checks that col is a 1-D float column with at least `rows` rows. */
+static int check_column(hid_t file, const char *col, long rows, const char *path, hc_err *e)
+{
+    htri_t exists = path_exists(file, col);
+    if (exists < 0) return fail_h5(e, path, "cannot look up %s", col);
+    if (!exists) return hc_fail(e, HC_ERR_RUNTIME, "metrics %s has no column %s", path, col);
+
+    int rc = HC_OK;
+    hid_t ds = -1, space = -1, type = -1;
+    hsize_t n = 0;
+    if ((ds = H5Dopen2(file, col, H5P_DEFAULT)) < 0) {
+        rc = fail_h5(e, path, "%s is not a dataset", col);
+    } else if ((space = H5Dget_space(ds)) < 0 || (type = H5Dget_type(ds)) < 0) {
+        rc = fail_h5(e, path, "cannot read the shape of %s", col);
+    } else if (H5Sget_simple_extent_ndims(space) != 1 || H5Tget_class(type) != H5T_FLOAT) {
+        rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s is not a 1-D float column", path, col);
+    } else if (H5Sget_simple_extent_dims(space, &n, NULL) < 0) {
+        rc = fail_h5(e, path, "cannot read the shape of %s", col);
+    } else if (n < (hsize_t)rows) {
+        rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s has %llu rows, the run to continue has %ld",
+                     path, col, (unsigned long long)n, rows);
+    }
+    close_id(type);
+    close_id(space);
+    close_id(ds);
+    return rc;
+}
+
+typedef struct {
+    const hc_metrics *m;
+    char extra[256];        /* first dataset under /steps that m does not record */
+} extra_search;
+
+/* Skips a leading '/' so "steps/loss" and "/steps/loss" name the same column. */
+static const char *rel(const char *col)
+{
+    return col[0] == '/' ? col + 1 : col;
+}
+
+static herr_t find_extra(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+    extra_search *s = data;
+    if (info->type != H5L_TYPE_HARD) return 0;
+    hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+    if (obj < 0) return -1;
+    int is_dataset = H5Iget_type(obj) == H5I_DATASET;
+    H5Oclose(obj);
+    if (!is_dataset) return 0;
+    for (int c = 0; c < s->m->n_cols; c++) {
+        const char *col = rel(s->m->cols[c]);
+        if (strncmp(col, "steps/", 6) == 0 && strcmp(col + 6, name) == 0) return 0;
+    }
+    snprintf(s->extra, sizeof s->extra, "steps/%s", name);
+    return 1; /* stop */
+}
+
+/* The file's step columns must be exactly m's: a column the run no longer writes
+ * would silently stop growing while the others go on. */
+static int check_no_extra(hid_t file, const hc_metrics *m, hc_err *e)
+{
+    extra_search s = {m, ""};
+    htri_t has_steps = H5Lexists(file, "steps", H5P_DEFAULT);
+    if (has_steps < 0) return fail_h5(e, m->path, "cannot look up /steps");
+    if (!has_steps) return HC_OK;
+    if (H5Lvisit_by_name(file, "steps", H5_INDEX_NAME, H5_ITER_INC, find_extra, &s, H5P_DEFAULT) < 0)
+        return fail_h5(e, m->path, "cannot list /steps");
+    if (s.extra[0])
+        return hc_fail(e, HC_ERR_RUNTIME, "metrics %s has column %s, which this run does not record",
+                       m->path, s.extra);
+    return HC_OK;
+}
+
+static int set_rows(hid_t file, const char *col, long rows, const char *path, hc_err *e)
+{
+    hsize_t size = (hsize_t)rows;
+    hid_t ds = H5Dopen2(file, col, H5P_DEFAULT);
+    if (ds < 0) return fail_h5(e, path, "cannot open dataset %s", col);
+    int rc = HC_OK;
+    if (H5Dset_extent(ds, &size) < 0) rc = fail_h5(e, path, "cannot truncate %s to %ld rows", col, rows);
+    close_id(ds);
+    return rc;
+}
+
+/* Checks every column before changing any, so a refused reopen leaves the file as
+ * it was; then drops the rows beyond `steps` and `epochs`. */
+static int reopen_file(hc_metrics *m, long steps, long epochs, hc_err *e)
+{
+    struct stat st;
+    if (stat(m->path, &st) != 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s", m->path, strerror(errno));
+    if (H5Fis_hdf5(m->path) <= 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "metrics %s is not an HDF5 file", m->path);
+    hid_t file = open_rw(m->path, append_bytes(m->n_cols + HC_EPOCH_COLS, 0), e);
+    if (file < 0) return e->code;
+
+    int rc = HC_OK;
+    for (int c = 0; c < m->n_cols && rc == HC_OK; c++)
+        rc = check_column(file, m->cols[c], steps, m->path, e);
+    for (int c = 0; c < HC_EPOCH_COLS && rc == HC_OK; c++)
+        rc = check_column(file, epoch_cols[c], epochs, m->path, e);
+    if (rc == HC_OK) rc = check_no_extra(file, m, e);
+    for (int c = 0; c < m->n_cols && rc == HC_OK; c++)
+        rc = set_rows(file, m->cols[c], steps, m->path, e);
+    for (int c = 0; c < HC_EPOCH_COLS && rc == HC_OK; c++)
+        rc = set_rows(file, epoch_cols[c], epochs, m->path, e);
+    return close_file(file, rc, m->path, e);
+}
+
+int metrics_reopen(hc_metrics *m, const char *path, int n_cols, const char *const *cols,
+                   long steps, long epochs, int capacity, hc_err *e)
+{
+    int rc = metrics_init(m, path, n_cols, cols, capacity, e);
+    if (rc) return rc;
+    if (steps < 0 || epochs < 0) {
+        metrics_free(m);
+        return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: negative step or epoch count", path);
+    }
+    quiet_state q = hdf5_quiet();
+    rc = reopen_file(m, steps, epochs, e);
+    hdf5_restore(q);
+    if (rc) {
+        metrics_free(m);
+        return rc;
+    }
+    m->steps_written = steps;
+    m->epochs_written = epochs;
+    return HC_OK;
+}

@@ -1,0 +1,358 @@
+/* model_io.c - the /model group of --init files and checkpoints (model_io.h):
+ *     /model/<layer>/<param>  float32, the tensor's dims
+ * Writing converts hc_real to float32; reading accepts any float class, converts it
+ * to hc_real and refuses a missing dataset, another shape, a non-float type or a
+ * non-finite value with one message naming the file and the dataset. */
+#include "model_io.h"
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#if HC_REAL_IS_DOUBLE
+#define HC_H5_REAL H5T_NATIVE_DOUBLE
+#else
+#define HC_H5_REAL H5T_NATIVE_FLOAT
+#endif
+
+#define PATH_BUF 64   /* "/model/" + layer[16] + "/" + param[8] fits easily */
+
+/* ---- HDF5 error handling ---- */
+
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} quiet_state;
+
+/* Silences HDF5's automatic error printing: our own message says what failed. */
+static quiet_state hdf5_quiet(void)
+{
+    quiet_state q = {NULL, NULL};
+    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+static void hdf5_restore(quiet_state q)
+{
+    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
+}
+
+typedef struct {
+    char text[256];
+} h5_reason;
+
+/* HDF5 records the operating system's reason (e.g. "No space left on device") in
+ * its innermost error as "error message = '...'"; take that, else that error's text. */
+static herr_t find_reason(unsigned n, const H5E_error2_t *err, void *data)
+{
+    static const char key[] = "error message = '";
+    h5_reason *r = data;
+    const char *p = err->desc ? strstr(err->desc, key) : NULL;
+    if (p) {
+        p += sizeof key - 1;
+        size_t len = strcspn(p, "'");
+        if (len >= sizeof r->text) len = sizeof r->text - 1;
+        memcpy(r->text, p, len);
+        r->text[len] = '\0';
+        return 1; /* stop the walk */
+    }
+    if (n == 0 && err->desc) snprintf(r->text, sizeof r->text, "%s", err->desc);
+    return 0;
+}
+
+/* Records "WHERE: WHAT (reason)"; call it right after the failing HDF5 call, before
+ * the next API call clears HDF5's error stack. */
+static int fail_h5(hc_err *e, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_h5(hc_err *e, const char *where, const char *fmt, ...)
+{
+    char what[512];
+    h5_reason r = {""};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_reason, &r);
+    if (r.text[0]) return hc_fail(e, HC_ERR_RUNTIME, "%s: %s (%s)", where, what, r.text);
+    return hc_fail(e, HC_ERR_RUNTIME, "%s: %s", where, what);
+}
+
+static void close_id(hid_t id)
+{
+    if (id < 0) return;
+    switch (H5Iget_type(id)) {
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_GENPROP_LST: H5Pclose(id); break;
+    default: break;
+    }
+}
+
+/* ---- the tensor table ---- */
+
+static void tensor_path(char buf[PATH_BUF], const hc_tensor *t)
+{
+    snprintf(buf, PATH_BUF, "/model/%.16s/%.8s", t->layer, t->param);
+}
+
+/* "(128, 784)" */
+static void format_shape(char *buf, size_t size, int rank, const hsize_t *dims)
+{
+    size_t n = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < rank && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%llu", i ? ", " : "",
+                              (unsigned long long)dims[i]);
+    if (n < size) snprintf(buf + n, size - n, ")");
+}
+
+static void tensor_dims(const hc_tensor *t, hsize_t dims[4])
+{
+    for (int i = 0; i < t->rank; i++) dims[i] = (hsize_t)t->dims[i];
+}
+
+/* Guards against a model whose table does not describe its parameter vector:
+ * reading or writing through it would run past the caller's buffer. */
+static int check_table(const hc_model *m, hc_err *e)
+{
+    if (m->n_tensors < 0 || m->n_tensors > HC_MAX_TENSORS)
+        return hc_fail(e, HC_ERR_RUNTIME, "%s model: bad tensor count %d", m->name, m->n_tensors);
+    for (int i = 0; i < m->n_tensors; i++) {
+        const hc_tensor *t = &m->tensors[i];
+        size_t count = 1;
+        if (t->rank < 1 || t->rank > 4)
+            return hc_fail(e, HC_ERR_RUNTIME, "%s model: %s/%s has rank %d", m->name, t->layer,
+                           t->param, t->rank);
+        for (int d = 0; d < t->rank; d++) count *= t->dims[d] > 0 ? (size_t)t->dims[d] : 0;
+        if (count == 0 || count != t->count || t->offset > m->n_params ||
+            t->count > m->n_params - t->offset)
+            return hc_fail(e, HC_ERR_RUNTIME, "%s model: tensor %s/%s does not fit its parameters",
+                           m->name, t->layer, t->param);
+    }
+    return HC_OK;
+}
+
+/* ---- writing ---- */
+
+/* Groups that remember creation order, so tools list weight before bias. */
+static hid_t make_gcpl(void)
+{
+    hid_t p = H5Pcreate(H5P_GROUP_CREATE);
+    if (p >= 0 && H5Pset_link_creation_order(p, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        H5Pclose(p);
+        return -1;
+    }
+    return p;
+}
+
+/* Creates group `name` under loc unless it exists. */
+static int ensure_group(hid_t loc, const char *name, hid_t gcpl, const char *where, hc_err *e)
+{
+    htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
+    if (exists < 0) return fail_h5(e, where, "cannot look up %s", name);
+    if (exists) return HC_OK;
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (g < 0) return fail_h5(e, where, "cannot create group %s", name);
+    H5Gclose(g);
+    return HC_OK;
+}
+
+static int write_tensor(hid_t file, const hc_tensor *t, const hc_real *param, hid_t gcpl,
+                        const char *where, hc_err *e)
+{
+    char path[PATH_BUF], group[PATH_BUF];
+    hsize_t dims[4];
+    tensor_path(path, t);
+    snprintf(group, sizeof group, "/model/%.16s", t->layer);
+    int rc = ensure_group(file, group, gcpl, where, e);
+    if (rc) return rc;
+
+    tensor_dims(t, dims);
+    hid_t space = H5Screate_simple(t->rank, dims, NULL), ds = -1;
+    if (space < 0)
+        rc = fail_h5(e, where, "cannot make the dataspace of %s", path);
+    else if ((ds = H5Dcreate2(file, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                              H5P_DEFAULT)) < 0)
+        rc = fail_h5(e, where, "cannot create %s", path);
+    else if (H5Dwrite(ds, HC_H5_REAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, param + t->offset) < 0)
+        rc = fail_h5(e, where, "cannot write %s", path);
+    close_id(ds);
+    close_id(space);
+    return rc;
+}
+
+static int write_model(hid_t file, const hc_model *m, const hc_real *param, const char *where,
+                       hc_err *e)
+{
+    hid_t gcpl = make_gcpl();
+    if (gcpl < 0) return fail_h5(e, where, "cannot set up group properties");
+    int rc = ensure_group(file, "/model", gcpl, where, e);
+    for (int i = 0; i < m->n_tensors && rc == HC_OK; i++)
+        rc = write_tensor(file, &m->tensors[i], param, gcpl, where, e);
+    H5Pclose(gcpl);
+    return rc;
+}
+
+int model_write(hid_t file, const hc_model *m, const hc_real *param, hc_err *e)
+{
+    int rc = check_table(m, e);
+    if (rc) return rc;
+    quiet_state q = hdf5_quiet();
+    char name[1024], where[1100];
+    if (H5Fget_name(file, name, sizeof name) < 0) snprintf(name, sizeof name, "(unnamed file)");
+    snprintf(where, sizeof where, "writing the model to %s", name);
+    rc = write_model(file, m, param, where, e);
+    hdf5_restore(q);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+/* Whether /model/<layer>/<param> exists, asking about each level in turn: HDF5
+ * 1.10 reports an error, not "no", when a parent group is missing. */
+static htri_t tensor_exists(hid_t file, const hc_tensor *t)
+{
+    char path[PATH_BUF];
+    htri_t exists = H5Lexists(file, "/model", H5P_DEFAULT);
+    if (exists > 0) {
+        snprintf(path, sizeof path, "/model/%.16s", t->layer);
+        exists = H5Lexists(file, path, H5P_DEFAULT);
+    }
+    if (exists > 0) {
+        tensor_path(path, t);
+        exists = H5Lexists(file, path, H5P_DEFAULT);
+    }
+    return exists;
+}
+
+static const char *class_words(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_INTEGER: return "integers";
+    case H5T_STRING: return "strings";
+    case H5T_COMPOUND: return "compound records";
+    case H5T_BITFIELD: return "bit fields";
+    case H5T_ENUM: return "enumeration values";
+    default: return "non-numeric data";
+    }
+}
+
+/* Shape and type of an open dataset against the tensor. */
+static int check_dataset(hid_t ds, const hc_model *m, const hc_tensor *t, const char *path,
+                         const char *what, hc_err *e)
+{
+    int rc = HC_OK;
+    hid_t space = H5Dget_space(ds), type = H5Dget_type(ds);
+    hsize_t dims[H5S_MAX_RANK], want[4];
+    int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    tensor_dims(t, want);
+    if (type < 0 || rank < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        rc = fail_h5(e, what, "cannot read the shape of %s", path);
+    } else if (rank != t->rank || memcmp(dims, want, (size_t)rank * sizeof *dims) != 0) {
+        char have_s[160], want_s[160];
+        format_shape(have_s, sizeof have_s, rank, dims);
+        format_shape(want_s, sizeof want_s, t->rank, want);
+        rc = hc_fail(e, HC_ERR_RUNTIME, "%s: %s has shape %s, the %s model needs %s", what, path,
+                     have_s, m->name, want_s);
+    } else if (H5Tget_class(type) != H5T_FLOAT) {
+        rc = hc_fail(e, HC_ERR_RUNTIME, "%s: %s holds %s, not floating-point weights", what, path,
+                     class_words(H5Tget_class(type)));
+    }
+    close_id(type);
+    close_id(space);
+    return rc;
+}
+
+/* Index of the first NaN or infinity in v[0..n), or n. */
+static size_t first_non_finite(const hc_real *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isfinite(v[i])) i++;
+    return i;
+}
+
+static int read_tensor(hid_t file, const hc_model *m, const hc_tensor *t, hc_real *param,
+                       const char *what, hc_err *e)
+{
+    char path[PATH_BUF];
+    tensor_path(path, t);
+    htri_t exists = tensor_exists(file, t);
+    if (exists < 0) return fail_h5(e, what, "cannot look up %s", path);
+    if (!exists) return hc_fail(e, HC_ERR_RUNTIME, "%s has no %s", what, path);
+
+    hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
+    if (ds < 0) return fail_h5(e, what, "%s is not a dataset", path);
+    hc_real *dst = param + t->offset;
+    int rc = check_dataset(ds, m, t, path, what, e);
+    if (rc == HC_OK && H5Dread(ds, HC_H5_REAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+        rc = fail_h5(e, what, "cannot read %s", path);
+    H5Dclose(ds);
+    if (rc) return rc;
+
+    /* Values too large for hc_real arrive as infinities and are refused here too. */
+    size_t bad = first_non_finite(dst, t->count);
+    if (bad < t->count)
+        return hc_fail(e, HC_ERR_RUNTIME, "%s: %s holds a non-finite value (%g at element %zu)", what,
+                       path, (double)dst[bad], bad);
+    return HC_OK;
+}
+
+int model_read(hid_t file, const hc_model *m, hc_real *param, const char *what, hc_err *e)
+{
+    int rc = check_table(m, e);
+    if (rc) return rc;
+    quiet_state q = hdf5_quiet();
+    for (int i = 0; i < m->n_tensors && rc == HC_OK; i++)
+        rc = read_tensor(file, m, &m->tensors[i], param, what, e);
+    hdf5_restore(q);
+    return rc;
+}
+
+/* File access without HDF5's file locks, like the metrics writer: reading weights
+ * must not block, or be blocked by, another process that has the file open. */
+static hid_t make_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7)
+    if (fapl >= 0 && H5Pset_file_locking(fapl, 0, 1) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+#endif
+    return fapl;
+}
+
+/* Checks that path is a readable HDF5 file first, so the message says which of
+ * "missing", "a directory" or "not HDF5" it is rather than HDF5's internals. */
+static int open_file(const char *path, const char *what, hid_t *file, hc_err *e)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return hc_fail(e, HC_ERR_RUNTIME, "%s: %s", what, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return hc_fail(e, HC_ERR_RUNTIME, "%s is a directory", what);
+    if (H5Fis_hdf5(path) <= 0) return hc_fail(e, HC_ERR_RUNTIME, "%s is not an HDF5 file", what);
+    hid_t fapl = make_fapl();
+    if (fapl < 0) return fail_h5(e, what, "cannot set up file access");
+    *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    int rc = *file < 0 ? fail_h5(e, what, "cannot open") : HC_OK;
+    H5Pclose(fapl);
+    return rc;
+}
+
+int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err *e)
+{
+    char what[4200];
+    hid_t file = -1;
+    snprintf(what, sizeof what, "init file %s", path);
+    quiet_state q = hdf5_quiet();
+    int rc = open_file(path, what, &file, e);
+    if (rc == HC_OK) {
+        rc = model_read(file, m, param, what, e);
+        H5Fclose(file);
+    }
+    hdf5_restore(q);
+    return rc;
+}
