@@ -30,6 +30,10 @@ typedef struct {
     int shuffle;                /* 0 with --no-shuffle */
     const char *init_path;      /* --init */
     const char *metrics_path;   /* --metrics */
+    const char *checkpoint_path; /* --checkpoint */
+    long checkpoint_every;      /* --checkpoint-every STEPS, 0: epoch ends only */
+    const char *resume_path;    /* --resume or --resume-if-exists */
+    int resume_if_exists;       /* --resume-if-exists: a missing file means a fresh start */
     int threads;                /* --threads: BLIS threads per rank, 1 */
     int progress;               /* -1 auto (a terminal), 0 never, 1 always */
     int quiet;                  /* no per-epoch lines (tests) */
@@ -56,6 +60,10 @@ typedef struct {
     double epoch_loss_sum;      /* sum of per-sample losses this epoch */
     long epoch_samples;
     double loss;                /* the last step's global minibatch loss */
+    int stop_requested;         /* a rank got SIGTERM/SIGUSR1: agreed in the allreduce */
+    int resumed;
+    int ckpt_writes;
+    double ckpt_seconds;
     char stack_canon[1024];
     /* metrics (rank 0 only) */
     int n_cols;
@@ -74,6 +82,8 @@ int trainer_gradients(hc_trainer *t, hc_err *e);
 /* The allreduced level-1 hypergradients and mean loss of the last trainer_gradients. */
 const double *trainer_hypergrads(const hc_trainer *t);
 double trainer_batch_loss(const hc_trainer *t);
+/* Recomputes the epoch's order and the batch size from (epoch, pos), after a restore. */
+void trainer_sync_position(hc_trainer *t);
 /* Records the step (metrics row) and moves to the next batch. */
 int trainer_advance(hc_trainer *t, hc_err *e);
 /* gradients + stack_step + advance. */
@@ -83,7 +93,10 @@ int trainer_step(hc_trainer *t, hc_err *e);
 int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double *error,
                      hc_err *e);
 
-/* The whole run with its output; returns an exit code (HC_OK, HC_EXIT_DIVERGED, ...). */
+/* The whole run with its output; returns an exit code (HC_OK, HC_EXIT_DIVERGED,
+ * HC_EXIT_REQUEUE after a signal and a checkpoint, ...). SIGTERM and SIGUSR1 make every
+ * rank finish the step, write the checkpoint and return HC_EXIT_REQUEUE; a second
+ * SIGTERM exits at once. */
 int trainer_run(hc_trainer *t, hc_err *e);
 
 #endif

@@ -95,6 +95,7 @@ static int parse(const char *cmd, int argc, char **argv, const option *table, in
 
 int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *e)
 {
+    const char *resume_if = NULL;
     train_opts_defaults(o);
     o->data_path = HC_DEFAULT_DATA;
     *help = 0;
@@ -110,12 +111,25 @@ int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *
         {"no-shuffle", ARG_FLAG_OFF, &o->shuffle, 0, 0},
         {"init", ARG_STRING, &o->init_path, 0, 0},
         {"metrics", ARG_STRING, &o->metrics_path, 0, 0},
+        {"checkpoint", ARG_STRING, &o->checkpoint_path, 0, 0},
+        {"checkpoint-every", ARG_LONG, &o->checkpoint_every, 1, LONG_MAX},
+        {"resume", ARG_STRING, &o->resume_path, 0, 0},
+        {"resume-if-exists", ARG_STRING, &resume_if, 0, 0},
         {"threads", ARG_INT, &o->threads, 1, 1024},
         {"progress", ARG_CHOICE_PROGRESS, &o->progress, 0, 0},
         {"quiet", ARG_FLAG_ON, &o->quiet, 0, 0},
         {"help", ARG_HELP, help, 0, 0},
     };
-    return parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), e);
+    if (parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), e)) return e->code;
+    if (resume_if && o->resume_path)
+        return hc_fail(e, HC_ERR_USAGE, "give --resume or --resume-if-exists, not both");
+    if (resume_if) {
+        o->resume_path = resume_if;
+        o->resume_if_exists = 1;
+    }
+    if (o->checkpoint_every && !o->checkpoint_path)
+        return hc_fail(e, HC_ERR_USAGE, "--checkpoint-every needs --checkpoint FILE.h5");
+    return 0;
 }
 
 int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e)
@@ -146,7 +160,8 @@ void cli_usage(FILE *f)
           "       hyperclip info FILE.h5                     what a checkpoint or metrics file holds\n"
           "       hyperclip --help | --version\n\n"
           "exit codes: 0 done; 1 error (file, I/O, ranks disagree); 2 bad option or stack;\n"
-          "            3 diverged (non-finite loss, metrics saved)\n", f);
+          "            3 diverged (non-finite loss, metrics saved);\n"
+          "            75 stopped by SIGUSR1/SIGTERM after writing the checkpoint: requeue me\n", f);
 }
 
 void cli_train_help(FILE *f)
@@ -168,6 +183,11 @@ void cli_train_help(FILE *f)
           "  --no-shuffle        batch k is samples [kB, kB+B) in file order, every epoch\n"
           "  --init FILE.h5      start from these weights (/model/<layer>/weight|bias)\n"
           "  --metrics FILE.h5   per-step and per-epoch record (written by rank 0)\n"
+          "  --checkpoint FILE.h5  save the complete state here (atomically): at every epoch\n"
+          "                      end, at the end, on SIGUSR1/SIGTERM, and every --checkpoint-every\n"
+          "  --checkpoint-every STEPS  also save every STEPS steps\n"
+          "  --resume FILE.h5    continue a checkpointed run exactly where it stopped\n"
+          "  --resume-if-exists FILE.h5  the same when FILE exists, else start fresh (job scripts)\n"
           "  --threads N         BLIS threads per rank [1]\n"
           "  --progress WHEN     live progress bar: auto (a terminal) | always | never [auto]\n"
           "  --quiet             no per-epoch lines, only the final one\n"

@@ -7,11 +7,33 @@
 #include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <signal.h>
+#include "ckpt.h"
 #include "model_io.h"
 #include "rng.h"
 
 #define EPOCH_STREAM 1000u      /* rng stream of epoch e's order: EPOCH_STREAM + e */
 #define METRICS_ROWS 1024       /* step rows buffered between writes */
+
+/* Set by the signal handler, read at the next step. A handler can reach nothing else:
+ * the one piece of process-wide state in the program. */
+static volatile sig_atomic_t stop_signals;
+
+static void on_stop_signal(int sig)
+{
+    if (sig == SIGTERM && stop_signals > 0) _exit(128 + SIGTERM);  /* second SIGTERM: now */
+    stop_signals = stop_signals + 1;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
 
 void train_opts_defaults(hc_train_opts *o)
 {
@@ -69,6 +91,14 @@ static void fill_row(const hc_trainer *t, double *row)
 static int open_metrics(hc_trainer *t, hc_err *e)
 {
     if (t->comm.rank != 0 || !t->opt.metrics_path) return 0;
+    /* a resumed run continues its file: rows after the checkpoint are dropped */
+    if (t->resumed && access(t->opt.metrics_path, F_OK) == 0) {
+        if (metrics_reopen(&t->metrics, t->opt.metrics_path, t->n_cols,
+                           (const char *const *)t->cols, t->step, t->epoch, METRICS_ROWS, e))
+            return e->code;
+        t->have_metrics = 1;
+        return 0;
+    }
     hc_run_attrs a = {
         .stack = t->stack_canon, .dataset = t->ds->name, .model = t->model.name,
         .version = HC_VERSION, .normalization = t->ds->normalization, .seed = t->opt.seed,
@@ -117,6 +147,22 @@ static void set_batch_size(hc_trainer *t)
     t->batch_n = n - begin < t->opt.batch ? n - begin : t->opt.batch;
 }
 
+void trainer_sync_position(hc_trainer *t)
+{
+    set_epoch_order(t);
+    set_batch_size(t);
+}
+
+static int resume(hc_trainer *t, hc_err *e)
+{
+    const char *path = t->opt.resume_path;
+    if (!path || (t->opt.resume_if_exists && access(path, F_OK) != 0)) return 0;
+    ckpt_load(t, path, e);
+    if (comm_agree(&t->comm, e)) return e->code;
+    t->resumed = 1;
+    return 0;
+}
+
 int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, MPI_Comm comm,
                  hc_err *e)
 {
@@ -139,7 +185,8 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
         goto fail;
     if (stack_init(&t->stack, &spec, t->model.n_params, e)) goto fail;
     stack_spec_free(&spec);
-    if (comm_init(&t->comm, comm, (size_t)t->stack.level[0].n_hyper + 1, t->model.n_params, e))
+    /* values: level-1 hypergradient shares, the loss, the stop request */
+    if (comm_init(&t->comm, comm, (size_t)t->stack.level[0].n_hyper + 2, t->model.n_params, e))
         goto fail;
 
     size_t np = t->model.n_params;
@@ -158,8 +205,8 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     } else {
         model_init_params(&t->model, t->param, (uint64_t)opt->seed);
     }
-    set_epoch_order(t);
-    set_batch_size(t);
+    trainer_sync_position(t);
+    if (resume(t, e)) goto fail;
     open_metrics(t, e);
     if (comm_agree_on(comm, e)) goto fail;
     return 0;
@@ -198,8 +245,10 @@ int trainer_gradients(hc_trainer *t, hc_err *e)
                                                 t->comm.grad);
     stack_local_hypergrads(&t->stack, t->comm.grad, t->comm.values);
     t->comm.values[nh] = loss_sum / t->batch_n;
+    t->comm.values[nh + 1] = stop_signals > 0;
     if (comm_allreduce(&t->comm, e)) return e->code;
     t->loss = t->comm.values[nh];
+    t->stop_requested = t->comm.values[nh + 1] > 0;   /* the same on every rank */
     return 0;
 }
 
@@ -299,9 +348,11 @@ static int weights_agree(hc_trainer *t, hc_err *e)
     return comm_check_identical(&t->comm, sum, "the weights", e);
 }
 
-/* Epoch end (or the run's end mid-epoch): evaluate, check ranks, print, record. */
-static int end_of_epoch(hc_trainer *t, int epoch_no, double epoch_seconds, double run_started,
-                        long total_steps, double *test_error, hc_err *e)
+/* Epoch end (or the run's end mid-epoch): evaluate, check ranks, print, record. The
+ * epoch's loss sums restart only at a real epoch end, so a checkpoint taken mid-epoch
+ * continues the epoch's train_loss exactly. */
+static int end_of_epoch(hc_trainer *t, int complete, double epoch_seconds, double eta,
+                        double run_started, double *test_error, hc_err *e)
 {
     double test_loss, err;
     if (trainer_evaluate(t, &t->ds->test, &test_loss, &err, e)) return e->code;
@@ -310,15 +361,13 @@ static int end_of_epoch(hc_trainer *t, int epoch_no, double epoch_seconds, doubl
     double rate = epoch_seconds > 0 ? t->epoch_samples / epoch_seconds : 0.0;
     *test_error = err;
     if (t->comm.rank == 0) {
-        double el = now() - run_started;
-        double eta = t->step > 0 ? el / t->step * (total_steps - t->step) : 0.0;
         char s_el[32], s_eta[32];
-        fmt_seconds(el, s_el, sizeof s_el);
+        fmt_seconds(now() - run_started, s_el, sizeof s_el);
         fmt_seconds(eta, s_eta, sizeof s_eta);
         if (!t->opt.quiet) {
             printf("%sepoch %3d/%d  train_loss %.4f  test_loss %.4f  test_error %6.2f%%",
-                   t->opt.progress ? "\r\033[K" : "", epoch_no, t->opt.epochs, train_loss,
-                   test_loss, 100 * err);
+                   t->opt.progress ? "\r\033[K" : "", t->epoch + !complete, t->opt.epochs,
+                   train_loss, test_loss, 100 * err);
             print_hypers(t, stdout);
             printf("  %.0f samples/s  elapsed %s  ETA %s\n", rate, s_el, s_eta);
             fflush(stdout);
@@ -328,8 +377,10 @@ static int end_of_epoch(hc_trainer *t, int epoch_no, double epoch_seconds, doubl
             if (metrics_epoch(&t->metrics, row, e)) return e->code;
         }
     }
-    t->epoch_loss_sum = 0.0;
-    t->epoch_samples = 0;
+    if (complete) {
+        t->epoch_loss_sum = 0.0;
+        t->epoch_samples = 0;
+    }
     return comm_agree(&t->comm, e);
 }
 
@@ -344,6 +395,31 @@ static int nonfinite_hyper(const hc_trainer *t, char *what, size_t n)
     return 0;
 }
 
+/* Metrics first, then the checkpoint: a metrics file never lacks a checkpointed step. */
+static int checkpoint(hc_trainer *t, hc_err *e)
+{
+    if (!t->opt.checkpoint_path) return 0;
+    double started = now();
+    if (t->comm.rank == 0 && !(t->have_metrics && metrics_flush(&t->metrics, e)))
+        ckpt_save(t, t->opt.checkpoint_path, e);
+    t->ckpt_seconds += now() - started;
+    t->ckpt_writes++;
+    return comm_agree(&t->comm, e);
+}
+
+static void print_final(const hc_trainer *t, double test_error, double seconds)
+{
+    char s_el[32];
+    fmt_seconds(seconds, s_el, sizeof s_el);
+    if (t->ckpt_writes)
+        printf("checkpoints: %d written to %s, %.1f ms each\n", t->ckpt_writes,
+               t->opt.checkpoint_path, 1e3 * t->ckpt_seconds / t->ckpt_writes);
+    printf("final test error: %.2f%% after %ld steps (%d epoch%s%s), %s\n", 100 * test_error,
+           t->step, t->epoch + (t->pos > 0), t->epoch + (t->pos > 0) == 1 ? "" : "s",
+           t->pos > 0 ? ", the last one partial" : "", s_el);
+    fflush(stdout);
+}
+
 int trainer_run(hc_trainer *t, hc_err *e)
 {
     long total = (long)t->opt.epochs * t->steps_per_epoch;
@@ -351,9 +427,20 @@ int trainer_run(hc_trainer *t, hc_err *e)
     int tty = t->comm.rank == 0 && (t->opt.progress > 0 || (t->opt.progress < 0 && on_terminal()));
     t->opt.progress = tty;
     double started = now(), epoch_started = started, last_bar = 0.0, test_error = NAN;
+    long first_step = t->step;
     char first_bad[64] = "";
-    int diverged = 0, partial = 0;
+    int diverged = 0;
 
+    install_signal_handlers();
+    if (t->resumed && t->comm.rank == 0)
+        printf("resumed from %s at step %ld (epoch %d, step %d of it)\n", t->opt.resume_path,
+               t->step, t->epoch + 1, t->pos);
+    if (t->step >= total) {             /* a finished run, resumed: nothing left to do */
+        double loss;
+        if (trainer_evaluate(t, &t->ds->test, &loss, &test_error, e)) return e->code;
+        if (t->comm.rank == 0) print_final(t, test_error, 0.0);
+        return HC_OK;
+    }
     while (t->step < total) {
         if (trainer_step(t, e)) return e->code;
         if (!first_bad[0]) nonfinite_hyper(t, first_bad, sizeof first_bad);
@@ -364,24 +451,37 @@ int trainer_run(hc_trainer *t, hc_err *e)
             last_bar = now();
         }
         if (epoch_done || diverged || t->step == total) {
-            partial = !epoch_done;
-            int epoch_no = t->epoch + partial;
-            double secs = now() - epoch_started;
-            if (end_of_epoch(t, epoch_no, secs, started, total, &test_error, e)) return e->code;
+            double el = now() - started;
+            double eta = el / (double)(t->step - first_step) * (double)(total - t->step);
+            if (end_of_epoch(t, epoch_done, now() - epoch_started, eta, started, &test_error, e))
+                return e->code;
             epoch_started = now();
-            if (diverged) break;
         }
+        if (diverged) break;                     /* keep the last good checkpoint */
+        long every = t->opt.checkpoint_every;
+        if ((epoch_done || t->step == total || t->stop_requested || (every && t->step % every == 0)) &&
+            checkpoint(t, e))
+            return e->code;
+        if (t->stop_requested) break;
     }
     if (t->have_metrics && metrics_flush(&t->metrics, e)) return e->code;
+    if (t->stop_requested && !diverged) {
+        if (!t->opt.checkpoint_path)
+            return hc_fail(e, HC_ERR_RUNTIME, "stopped by a signal at step %ld; no --checkpoint was "
+                           "given, so this run cannot be resumed", t->step);
+        if (t->comm.rank == 0) {
+            printf("stopped by a signal at step %ld: checkpoint %s written; exit %d asks for a "
+                   "requeue (resume with --resume %s)\n", t->step, t->opt.checkpoint_path,
+                   HC_EXIT_REQUEUE, t->opt.checkpoint_path);
+            fflush(stdout);
+        }
+        return HC_EXIT_REQUEUE;
+    }
     if (t->comm.rank == 0) {
-        char s_el[32];
-        fmt_seconds(now() - started, s_el, sizeof s_el);
         if (diverged)
             printf("diverged: the loss became non-finite at step %ld%s%s; stopped early\n",
                    t->step, first_bad[0] ? ", first non-finite hyperparameter: " : "", first_bad);
-        printf("final test error: %.2f%% after %ld steps (%s%d epochs), %s\n", 100 * test_error,
-               t->step, partial ? "part of " : "", t->epoch + partial, s_el);
-        fflush(stdout);
+        print_final(t, test_error, now() - started);
     }
     return diverged ? HC_EXIT_DIVERGED : HC_OK;
 }

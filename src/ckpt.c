@@ -1,0 +1,357 @@
+/* ckpt.c - checkpoint write (in memory, then atomically to disk) and validated read. */
+#include "ckpt.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "model_io.h"
+
+#define H5T_REAL (HC_REAL_IS_DOUBLE ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT)
+
+typedef struct {
+    const char *path;
+    hc_err *e;
+} ctx;
+
+static int fail(ctx *c, const char *fmt, const char *what)
+{
+    char buf[HC_ERR_MSG / 2];
+    snprintf(buf, sizeof buf, fmt, what);
+    return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s: %s", c->path, buf);
+}
+
+/* ---- writing ---- */
+
+static int put_array(hid_t g, const char *name, hid_t type, const void *v, size_t n)
+{
+    hsize_t dims = n;
+    hid_t space = H5Screate_simple(1, &dims, NULL);
+    hid_t ds = H5Dcreate2(g, name, type == H5T_NATIVE_FLOAT ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
+                          space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+static int put_attr(hid_t obj, const char *name, hid_t type, const void *v)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, type == H5T_NATIVE_LONG ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                         space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+static int put_long(hid_t obj, const char *name, long v) { return put_attr(obj, name, H5T_NATIVE_LONG, &v); }
+static int put_double(hid_t obj, const char *name, double v) { return put_attr(obj, name, H5T_NATIVE_DOUBLE, &v); }
+
+static int put_str(hid_t obj, const char *name, const char *s)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(s) + 1);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, s);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
+    return rc < 0 ? -1 : 0;
+}
+
+static int write_level(hid_t state, const hc_trainer *t, int k)
+{
+    const hc_level *l = &t->stack.level[k];
+    const hc_optim1 *o = &t->stack.opt;
+    char name[32];
+    snprintf(name, sizeof name, "level%d", k + 1);
+    hid_t g = H5Gcreate2(state, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return -1;
+    int rc = put_array(g, "raw", H5T_NATIVE_DOUBLE, l->raw, (size_t)l->n_hyper) ||
+             put_array(g, "clip_avg", H5T_NATIVE_DOUBLE, l->clip.avg, (size_t)l->n_hyper) ||
+             put_long(g, "clip_steps", l->clip.steps);
+    if (k == 0) {
+        static const char *const st[2] = {"state0", "state1"}, *const dn[3] = {"D0", "D1", "D2"};
+        rc = rc || put_long(g, "steps", o->steps);
+        for (int i = 0; i < 2; i++)
+            if (o->state[i]) rc = rc || put_array(g, st[i], H5T_REAL, o->state[i], o->n);
+        for (int h = 0; h < HC_MAX_HYPER; h++)
+            if (o->D[h]) rc = rc || put_array(g, dn[h], H5T_REAL, o->D[h], o->n);
+    } else {
+        size_t n = (size_t)l->n_below;
+        rc = rc || put_long(g, "updates", l->updates) ||
+             put_array(g, "buf", H5T_NATIVE_DOUBLE, l->buf, n) ||
+             put_array(g, "D_alpha", H5T_NATIVE_DOUBLE, l->D_alpha, n) ||
+             put_array(g, "D_mu", H5T_NATIVE_DOUBLE, l->D_mu, n);
+    }
+    H5Gclose(g);
+    return rc;
+}
+
+static int write_state(hid_t f, const hc_trainer *t)
+{
+    int rc = put_str(f, "format", HC_CKPT_FORMAT) || put_long(f, "format_version", HC_CKPT_VERSION) ||
+             put_str(f, "stack", t->stack_canon) || put_str(f, "model", t->model.name) ||
+             put_str(f, "dataset", t->ds->name) || put_long(f, "global_batch", t->opt.batch) ||
+             put_long(f, "n_train", t->ds->train.n) || put_long(f, "nranks", t->comm.size) ||
+             put_str(f, "version", HC_VERSION) || put_long(f, "seed", t->opt.seed) ||
+             put_long(f, "shuffle", t->opt.shuffle);
+    hid_t state = H5Gcreate2(f, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (state < 0) return -1;
+    rc = rc || put_long(state, "step", t->step) || put_long(state, "epoch", t->epoch) ||
+         put_long(state, "pos", t->pos) || put_double(state, "epoch_loss_sum", t->epoch_loss_sum) ||
+         put_long(state, "epoch_samples", t->epoch_samples);
+    for (int k = 0; k < t->stack.n_levels && !rc; k++) rc = write_level(state, t, k);
+    H5Gclose(state);
+    return rc;
+}
+
+/* The whole file as bytes, built with the in-memory (core) driver. */
+static int build_image(const hc_trainer *t, void **image, size_t *size, ctx *c)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, 1 << 20, 0);
+    hid_t f = H5Fcreate("hyperclip-checkpoint-image", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) return fail(c, "%s", "cannot create the in-memory HDF5 file");
+    int rc = model_write(f, &t->model, t->param, c->e) ? -2 : write_state(f, t);
+    ssize_t n = rc ? -1 : (H5Fflush(f, H5F_SCOPE_GLOBAL), H5Fget_file_image(f, NULL, 0));
+    if (n > 0 && (*image = malloc((size_t)n)) && H5Fget_file_image(f, *image, (size_t)n) == n)
+        *size = (size_t)n;
+    else if (rc != -2)
+        rc = -1;
+    H5Fclose(f);
+    if (rc == -2) return c->e->code;
+    return rc ? fail(c, "%s", "cannot build the HDF5 image") : 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) return -1;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    free(copy);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int ckpt_save(const hc_trainer *t, const char *path, hc_err *e)
+{
+    ctx c = {path, e};
+    void *image = NULL;
+    size_t size = 0;
+    H5E_auto2_t old_func;
+    void *old_data;
+    H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = build_image(t, &image, &size, &c);
+    H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+    if (rc) return rc;
+
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        free(image);
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: cannot create %s (%s)", path, tmp,
+                       strerror(errno));
+    }
+    /* data and metadata on disk before the rename makes them the checkpoint */
+    int err = write_all(fd, image, size) || fsync(fd) ? errno : 0;
+    free(image);
+    if (close(fd) && !err) err = errno;
+    if (!err && rename(tmp, path)) err = errno;
+    if (err) {
+        unlink(tmp);
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: writing failed%s (%s); the previous "
+                       "checkpoint, if any, is intact", path,
+                       err == ENOSPC || err == EDQUOT ? ": disk full" : "", strerror(err));
+    }
+    fsync_dir(path);
+    return 0;
+}
+
+/* ---- reading ---- */
+
+static int get_array(hid_t g, const char *gname, const char *name, hid_t type, void *v, size_t n, ctx *c)
+{
+    char what[96];
+    snprintf(what, sizeof what, "/state/%s/%s", gname, name);
+    if (H5Lexists(g, name, H5P_DEFAULT) <= 0) return fail(c, "has no %s (not a complete checkpoint)", what);
+    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+    hid_t space = ds < 0 ? -1 : H5Dget_space(ds);
+    hssize_t count = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    int rc = 0;
+    if (count != (hssize_t)n) rc = fail(c, "%s has the wrong size for this run", what);
+    else if (H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) rc = fail(c, "cannot read %s", what);
+    if (space >= 0) H5Sclose(space);
+    if (ds >= 0) H5Dclose(ds);
+    return rc;
+}
+
+static int get_attr(hid_t obj, const char *name, hid_t type, void *v, ctx *c)
+{
+    if (H5Aexists(obj, name) <= 0) return fail(c, "has no attribute '%s' (not a hyperclip checkpoint?)", name);
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Aread(a, type, v);
+    if (a >= 0) H5Aclose(a);
+    return rc < 0 ? fail(c, "cannot read attribute '%s'", name) : 0;
+}
+
+static int get_str(hid_t obj, const char *name, char *buf, size_t size, ctx *c)
+{
+    if (H5Aexists(obj, name) <= 0) return fail(c, "has no attribute '%s' (not a hyperclip checkpoint?)", name);
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = a < 0 ? -1 : H5Aget_type(a);
+    int rc = 0;
+    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0 ||
+        H5Tget_size(ft) >= size) {
+        rc = fail(c, "attribute '%s' is not a short fixed-length string", name);
+    } else {
+        hid_t mt = H5Tcopy(ft);
+        memset(buf, 0, size);
+        if (H5Aread(a, mt, buf) < 0) rc = fail(c, "cannot read attribute '%s'", name);
+        H5Tclose(mt);
+    }
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+/* The run the checkpoint belongs to must be this run. */
+static int check_identity(hid_t f, const hc_trainer *t, ctx *c)
+{
+    char s[1024];
+    long v;
+    if (get_str(f, "format", s, sizeof s, c)) return c->e->code;
+    if (strcmp(s, HC_CKPT_FORMAT)) return fail(c, "is a '%.100s' file, not a hyperclip checkpoint", s);
+    if (get_attr(f, "format_version", H5T_NATIVE_LONG, &v, c)) return c->e->code;
+    if (v != HC_CKPT_VERSION)
+        return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s: format version %ld, this hyperclip reads %d",
+                       c->path, v, HC_CKPT_VERSION);
+    const struct { const char *name, *mine, *flag; } str[] = {
+        {"model", t->model.name, "--model"}, {"dataset", t->ds->name, "--dataset"},
+        {"stack", t->stack_canon, "--stack"}};
+    for (size_t i = 0; i < sizeof str / sizeof *str; i++) {
+        if (get_str(f, str[i].name, s, sizeof s, c)) return c->e->code;
+        if (strcmp(s, str[i].mine))
+            return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.300s is of another %s: it has %s '%.200s', "
+                           "this run has '%.200s' (%s)", c->path, str[i].name, str[i].name, s,
+                           str[i].mine, str[i].flag);
+    }
+    const struct { const char *name; long mine; const char *what; } num[] = {
+        {"global_batch", t->opt.batch, "global batch (--batch)"},
+        {"n_train", t->ds->train.n, "number of training samples (--data)"}};
+    for (size_t i = 0; i < sizeof num / sizeof *num; i++) {
+        if (get_attr(f, num[i].name, H5T_NATIVE_LONG, &v, c)) return c->e->code;
+        if (v != num[i].mine)
+            return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s has another %s: %ld, this run has %ld",
+                           c->path, num[i].what, v, num[i].mine);
+    }
+    return 0;
+}
+
+static int read_level(hid_t state, hc_trainer *t, int k, ctx *c)
+{
+    hc_level *l = &t->stack.level[k];
+    hc_optim1 *o = &t->stack.opt;
+    char name[32];
+    snprintf(name, sizeof name, "level%d", k + 1);
+    if (H5Lexists(state, name, H5P_DEFAULT) <= 0) return fail(c, "has no /state/%s", name);
+    hid_t g = H5Gopen2(state, name, H5P_DEFAULT);
+    int rc = get_array(g, name, "raw", H5T_NATIVE_DOUBLE, l->raw, (size_t)l->n_hyper, c) ||
+             get_array(g, name, "clip_avg", H5T_NATIVE_DOUBLE, l->clip.avg, (size_t)l->n_hyper, c) ||
+             get_attr(g, "clip_steps", H5T_NATIVE_LONG, &l->clip.steps, c);
+    if (!rc && k == 0) {
+        static const char *const st[2] = {"state0", "state1"}, *const dn[3] = {"D0", "D1", "D2"};
+        rc = get_attr(g, "steps", H5T_NATIVE_LONG, &o->steps, c);
+        for (int i = 0; i < 2 && !rc; i++)
+            if (o->state[i]) rc = get_array(g, name, st[i], H5T_REAL, o->state[i], o->n, c);
+        for (int h = 0; h < HC_MAX_HYPER && !rc; h++)
+            if (o->D[h]) rc = get_array(g, name, dn[h], H5T_REAL, o->D[h], o->n, c);
+    } else if (!rc) {
+        size_t n = (size_t)l->n_below;
+        rc = get_attr(g, "updates", H5T_NATIVE_LONG, &l->updates, c) ||
+             get_array(g, name, "buf", H5T_NATIVE_DOUBLE, l->buf, n, c) ||
+             get_array(g, name, "D_alpha", H5T_NATIVE_DOUBLE, l->D_alpha, n, c) ||
+             get_array(g, name, "D_mu", H5T_NATIVE_DOUBLE, l->D_mu, n, c);
+    }
+    H5Gclose(g);
+    return rc ? c->e->code : 0;
+}
+
+static int read_state(hid_t f, hc_trainer *t, ctx *c)
+{
+    long step, epoch, pos, samples, seed, shuffle;
+    if (H5Lexists(f, "state", H5P_DEFAULT) <= 0) return fail(c, "%s", "has no /state group (a weights file, not a checkpoint?)");
+    hid_t state = H5Gopen2(f, "state", H5P_DEFAULT);
+    int rc = get_attr(state, "step", H5T_NATIVE_LONG, &step, c) ||
+             get_attr(state, "epoch", H5T_NATIVE_LONG, &epoch, c) ||
+             get_attr(state, "pos", H5T_NATIVE_LONG, &pos, c) ||
+             get_attr(state, "epoch_loss_sum", H5T_NATIVE_DOUBLE, &t->epoch_loss_sum, c) ||
+             get_attr(state, "epoch_samples", H5T_NATIVE_LONG, &samples, c) ||
+             get_attr(f, "seed", H5T_NATIVE_LONG, &seed, c) ||
+             get_attr(f, "shuffle", H5T_NATIVE_LONG, &shuffle, c);
+    if (!rc && (step < 0 || epoch < 0 || pos < 0 || pos >= t->steps_per_epoch ||
+                step != epoch * (long)t->steps_per_epoch + pos || seed < 0))
+        rc = fail(c, "%s", "has inconsistent step counters");
+    for (int k = 0; k < t->stack.n_levels && !rc; k++) rc = read_level(state, t, k, c);
+    H5Gclose(state);
+    if (rc) return c->e->code;
+    t->step = step;
+    t->epoch = (int)epoch;
+    t->pos = (int)pos;
+    t->epoch_samples = samples;
+    t->opt.seed = seed;         /* the data order continues as it was */
+    t->opt.shuffle = shuffle != 0;
+    return 0;
+}
+
+int ckpt_load(hc_trainer *t, const char *path, hc_err *e)
+{
+    ctx c = {path, e};
+    if (access(path, R_OK))
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: %s", path, strerror(errno));
+    H5E_auto2_t old_func;
+    void *old_data;
+    H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, 0, 1);
+    hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
+    H5Pclose(fapl);
+    int rc;
+    if (f < 0) {
+        rc = fail(&c, "%s", "is not a readable HDF5 file (truncated or corrupt?)");
+    } else {
+        char what[512];
+        snprintf(what, sizeof what, "checkpoint %.400s", path);
+        rc = check_identity(f, t, &c);
+        if (!rc) rc = model_read(f, &t->model, t->param, what, e);
+        if (!rc) rc = read_state(f, t, &c);
+        H5Fclose(f);
+    }
+    H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+    if (!rc) trainer_sync_position(t);
+    return rc;
+}
