@@ -28,6 +28,7 @@ hc_mpi_env() {
 # What this run of the job is. SLURM_RESTART_COUNT is 0 (unset) on the first run and goes
 # up by one at every requeue; the tests grep this exact "SLURM_RESTART_COUNT=N" line.
 hc_banner() {
+    hc_traps
     hc_log "start on $(hostname -s): SLURM_RESTART_COUNT=${SLURM_RESTART_COUNT:-0}" \
         "ntasks=${SLURM_NTASKS:-?}${SLURM_ARRAY_TASK_ID:+ array_task=$SLURM_ARRAY_TASK_ID}"
 }
@@ -42,11 +43,19 @@ hc_banner() {
 # Why TERM is forwarded as USR1: mpirun answers SIGTERM by killing its ranks, but SIGUSR1
 # it forwards to them, and hyperclip checkpoints on either.
 hc_run() {
-    HC_SIGNALS=0
+    hc_traps
+    # Told to stop before anything ran: the last checkpoint (if any) is still current, so
+    # answer as hyperclip would have, without starting it.
+    if [ "$HC_PENDING" -gt 0 ]; then
+        HC_RC=$HC_EX_TEMPFAIL
+        return
+    fi
     "$@" &
     HC_PID=$!
-    trap 'hc_forward USR1' USR1
-    trap 'hc_forward TERM' TERM
+    # A signal that came between the start and the line above is passed on now.
+    if [ "$HC_PENDING" -gt 0 ]; then
+        kill -USR1 "$HC_PID" 2>/dev/null
+    fi
     while :; do
         local seen=$HC_SIGNALS
         wait "$HC_PID"
@@ -59,11 +68,26 @@ hc_run() {
         fi
         break
     done
-    trap - USR1 TERM
+}
+
+# Installs the USR1 and TERM traps. Called by hc_banner, at the very start of a job, so
+# that an early signal is not fatal to the batch shell (the default action of SIGUSR1 is
+# to terminate): before mpirun runs it is remembered, afterwards forwarded.
+hc_traps() {
+    HC_PID=${HC_PID:-}
+    HC_PENDING=${HC_PENDING:-0}
+    HC_SIGNALS=${HC_SIGNALS:-0}
+    trap 'hc_forward USR1' USR1
+    trap 'hc_forward TERM' TERM
 }
 
 hc_forward() {
     HC_SIGNALS=$((HC_SIGNALS + 1))
+    if [ -z "$HC_PID" ]; then
+        HC_PENDING=$((HC_PENDING + 1))
+        hc_log "got SIG$1 before hyperclip started"
+        return
+    fi
     hc_log "got SIG$1: telling hyperclip (pid $HC_PID) to checkpoint and stop"
     kill -USR1 "$HC_PID" 2>/dev/null
 }

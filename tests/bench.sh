@@ -1,0 +1,80 @@
+#!/bin/sh
+# The benchmark runs (a few steps, generated MNIST-shaped data) on 1 and 2 ranks and its
+# --json line has every field, with positive numbers. No assertion on time: CI machines
+# are too noisy for that; docs/performance.md has the measured figures.
+set -u
+: "${MPIRUN:=mpirun}" "${TESTBIN:=tests}"
+: "${BENCH:=$TESTBIN/../tools/bench}"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+# fields that must be numbers > 0 (the breakdown's allreduce may be ~0 on one rank)
+positive="ranks threads batch local_batch steps samples_per_s ms_per_step gather model
+ hypergrad_local weights gemm gemm_mflop_per_step gemm_gflops blis_gflops gemm_efficiency
+ gemm_bound_ms ratio_to_gemm_bound rss_mb_max rss_mb_mean loss_first loss_last"
+# fields that must be numbers >= 0
+nonneg="allreduce clip_hyper advance elementwise allocs_in_step allocs_in_allreduce"
+
+i=0
+for p in 1 2; do
+    i=$((i + 1))
+    if "$MPIRUN" -np $p "$BENCH" --steps 4 --warmup 1 --json >"$dir/out$p" 2>"$dir/err$p"; then
+        echo "ok $i - bench on $p rank(s) exits 0"
+    else
+        echo "not ok $i - bench on $p rank(s) failed"; sed 's/^/# /' "$dir/err$p" | head -10
+    fi
+    i=$((i + 1))
+    lines=$(grep -c '^{' "$dir/out$p")
+    if [ "$lines" -eq 1 ] && [ "$(grep -c . "$dir/out$p")" -eq 1 ]; then
+        echo "ok $i - bench on $p rank(s) prints one JSON line"
+    else
+        echo "not ok $i - bench on $p rank(s): expected one JSON line"; sed 's/^/# /' "$dir/out$p" | head -10
+    fi
+    json=$(cat "$dir/out$p")
+    # a field's number: "key": value (the stack and data strings contain no such text)
+    num() { printf '%s\n' "$json" | sed -n "s/.*\"$1\": *\(-\{0,1\}[0-9][0-9.eE+-]*\).*/\1/p"; }
+    for kind in positive nonneg; do
+        eval "fields=\$$kind"
+        for f in $fields; do
+            i=$((i + 1))
+            v=$(num "$f")
+            if [ -n "$v" ] && awk -v v="$v" -v k="$kind" \
+                'BEGIN { exit !(k == "positive" ? v + 0 > 0 : v + 0 >= 0) }'; then
+                echo "ok $i - $p rank(s): $f = $v"
+            else
+                echo "not ok $i - $p rank(s): $f missing or not $kind ('$v')"
+            fi
+        done
+    done
+    i=$((i + 1))
+    if [ "$(num ranks)" = "$p" ] && [ "$(num steps)" = "4" ]; then
+        echo "ok $i - $p rank(s): the JSON reports the run's ranks and steps"
+    else
+        echo "not ok $i - $p rank(s): ranks/steps in the JSON do not match the run"
+    fi
+    i=$((i + 1))
+    if printf '%s\n' "$json" | grep -q '"stack": "adam(' &&
+       printf '%s\n' "$json" | grep -q '"blis_gflops_per_shape": \[[0-9.]*, [0-9.]*, [0-9.]*, [0-9.]*, [0-9.]*\]'; then
+        echo "ok $i - $p rank(s): canonical stack and five per-shape BLIS rates"
+    else
+        echo "not ok $i - $p rank(s): stack or per-shape rates missing"
+    fi
+done
+
+# the readable table, and a clear usage error
+i=$((i + 1))
+if "$MPIRUN" -np 1 "$BENCH" --steps 2 --warmup 0 --stack 'sgd / sgd' >"$dir/table" 2>&1 &&
+   grep -q 'samples/s' "$dir/table" && grep -q 'GEMM-bound' "$dir/table" &&
+   grep -q 'peak RSS' "$dir/table"; then
+    echo "ok $i - the table names throughput, GEMM-bound ratio and memory"
+else
+    echo "not ok $i - table output"; sed 's/^/# /' "$dir/table" | head -20
+fi
+i=$((i + 1))
+"$MPIRUN" -np 1 "$BENCH" --steps 0 >"$dir/o" 2>"$dir/e"; got=$?
+if [ $got -eq 2 ] && grep -q -- '--steps needs an integer' "$dir/e"; then
+    echo "ok $i - a bad option: exit 2 and a message"
+else
+    echo "not ok $i - a bad option: got exit $got"; sed 's/^/# /' "$dir/e" | head -5
+fi
+echo "1..$i"

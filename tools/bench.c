@@ -1,0 +1,527 @@
+/* bench.c - times the training step phase by phase (issue 4).
+ *
+ *   mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] [--steps N]
+ *                            [--warmup W] [--threads T] [--json]
+ *
+ * It builds a trainer through the public API and then drives the step itself, in the
+ * same order as trainer_step (train.c), so that every phase can carry its own clock:
+ *   gather        dataset_gather of this rank's shard
+ *   model         model->ops->train_batch (forward, loss, backward)
+ *   hg_local      stack_local_hypergrads (level-1 shares g . D)
+ *   allreduce     comm_allreduce (includes waiting for the slowest rank)
+ *   clip_hyper    stack_hypergrads + stack_update_level, top down (clip, hyper updates)
+ *   weights       stack_update_weights (the level-1 update and its D)
+ *   advance       trainer_advance (bookkeeping; no metrics file here)
+ * The model phase is split into GEMM and element-wise time by replaying, right after
+ * train_batch and outside the step's clock, the model's five GEMMs with the same shapes
+ * and strides on the same inputs: what train_batch took beyond them is element-wise
+ * work (activations, loss, bias gradients). A standalone loop over the same five shapes,
+ * interleaved with the steps so both see the same machine, gives BLIS's rate on them
+ * and with it the GEMM-bound time of a step.
+ *
+ * Without --data the data set is generated in memory with MNIST's shape (60000 train
+ * samples of 28x28, 10 classes), so the bench runs anywhere, CI included. */
+#include <blis.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include "gemm.h"
+#include "../tests/testdata.h"   /* the generated MNIST-shaped data set */
+#include "train.h"
+
+/* ---- allocation counter ----
+ * The step must not allocate. The bench replaces malloc, calloc and realloc (glibc
+ * lets an executable do that; the real allocator stays underneath) and counts the
+ * calls made while `counting` is set, i.e. inside the timed phases of a step. The
+ * allreduce is counted apart: what MPI does inside is outside this project. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+
+static int counting;            /* 1: step phases, 2: the allreduce, 0: off */
+static long allocs_step, allocs_allreduce;
+
+static void count_alloc(void)
+{
+    if (counting == 1) allocs_step++;
+    else if (counting == 2) allocs_allreduce++;
+}
+void *malloc(size_t n) { count_alloc(); return __libc_malloc(n); }
+void *calloc(size_t k, size_t n) { count_alloc(); return __libc_calloc(k, n); }
+void *realloc(void *p, size_t n) { count_alloc(); return __libc_realloc(p, n); }
+
+/* ---- options ---- */
+
+typedef struct {
+    const char *data, *stack;
+    int batch, steps, warmup, threads, json;
+} bench_opts;
+
+static int usage(FILE *f, int status)
+{
+    fprintf(f, "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
+               "[--steps N] [--warmup W] [--threads T] [--json]\n"
+               "  defaults: generated MNIST-shaped data, the trainer's default stack, "
+               "--batch 256 --steps 200 --warmup 20 --threads 1\n");
+    return status;
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    if (!s) {
+        fprintf(stderr, "bench: %s needs a value\n", opt);
+        return -1;
+    }
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "bench: %s needs an integer in [%d, %d], got '%s'\n", opt, lo, hi, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Returns 0 to run, 1 after --help, 2 on a usage error. */
+static int parse_args(int argc, char **argv, bench_opts *o, int rank)
+{
+    hc_train_opts d;
+    train_opts_defaults(&d);
+    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            if (rank == 0) usage(stdout, 0);
+            return 1;
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
+            continue;
+        } else if (!strcmp(a, "--data") || !strcmp(a, "--stack")) {
+            if (!v) {
+                if (rank == 0) fprintf(stderr, "bench: %s needs a value\n", a);
+                return 2;
+            }
+            *(a[2] == 'd' ? &o->data : &o->stack) = v;
+        } else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 1 << 20, &o->batch);
+        else if (!strcmp(a, "--steps")) rc = parse_int(a, v, 1, INT_MAX / 2, &o->steps);
+        else if (!strcmp(a, "--warmup")) rc = parse_int(a, v, 0, INT_MAX / 2, &o->warmup);
+        else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 1, 1024, &o->threads);
+        else {
+            if (rank == 0) {
+                fprintf(stderr, "bench: unknown argument '%s'\n", a);
+                usage(stderr, 2);
+            }
+            return 2;
+        }
+        if (rc) return 2;
+        i++;
+    }
+    return 0;
+}
+
+/* ---- clocks ---- */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+enum { P_GATHER, P_MODEL, P_HG_LOCAL, P_ALLREDUCE, P_CLIP_HYPER, P_WEIGHTS, P_ADVANCE,
+       P_GEMM, N_PHASES };
+
+/* ---- the MLP's GEMMs, as model_mlp.c calls them ---- */
+
+#define N_SHAPES 5
+
+typedef struct {
+    const char *name;
+    dim_t m, n, k;
+    const hc_real *A, *B;
+    inc_t rsa, csa, rsb, csb;
+    hc_real *C;
+    inc_t rsc, csc;
+} shape;
+
+typedef struct {
+    shape s[N_SHAPES];
+    hc_real *scratch;           /* h1, out, d_out, d_h1, g_w1, g_w2: outputs and inputs */
+    double flops;               /* per step, this rank: sum of 2mnk */
+} gemm_set;
+
+/* The same shapes, strides and inputs (batch x, weights) as model_mlp.c; activations and
+ * gradients go to scratch so the trainer's state is untouched. Values do not change
+ * BLIS's speed, so scratch holds small random numbers. */
+static int gemm_set_init(gemm_set *g, const hc_trainer *t, int n)
+{
+    const hc_model *m = &t->model;
+    const int H = m->tensors[0].dims[0], in = m->tensors[0].dims[1], C = m->tensors[2].dims[0];
+    const hc_real *x = t->x, *w1 = t->param + m->tensors[0].offset,
+                  *w2 = t->param + m->tensors[2].offset;
+    size_t nb = n > 0 ? (size_t)n : 1;
+    size_t sz[6] = {nb * H, nb * C, nb * C, nb * H, (size_t)H * in, (size_t)C * H}, total = 0;
+    for (int i = 0; i < 6; i++) total += sz[i];
+    if (posix_memalign((void **)&g->scratch, 64, total * sizeof(hc_real))) return -1;
+    for (size_t i = 0; i < total; i++) g->scratch[i] = (hc_real)((double)(i % 97) / 97.0 - 0.5);
+    hc_real *h1 = g->scratch, *out = h1 + sz[0], *d_out = out + sz[1], *d_h1 = d_out + sz[2],
+            *g_w1 = d_h1 + sz[3], *g_w2 = g_w1 + sz[4];
+    shape s[N_SHAPES] = {
+        {"fwd1   x W1^T", n, H, in, x, w1, in, 1, 1, in, h1, H, 1},
+        {"fwd2   h1 W2^T", n, C, H, h1, w2, H, 1, 1, H, out, C, 1},
+        {"gradW2 dz2^T h1", C, H, n, d_out, h1, 1, C, H, 1, g_w2, H, 1},
+        {"dH1    dz2 W2", n, H, C, d_out, w2, C, 1, H, 1, d_h1, H, 1},
+        {"gradW1 dz1^T x", H, in, n, d_h1, x, 1, H, in, 1, g_w1, in, 1},
+    };
+    memcpy(g->s, s, sizeof s);
+    g->flops = 0;
+    for (int i = 0; i < N_SHAPES; i++) g->flops += 2.0 * s[i].m * s[i].n * s[i].k;
+    return 0;
+}
+
+static void run_shape(const shape *s)
+{
+    if (s->m == 0 || s->n == 0 || s->k == 0) return;   /* an empty shard */
+    gemm(s->m, s->n, s->k, 1, s->A, s->rsa, s->csa, s->B, s->rsb, s->csb, 0, s->C, s->rsc,
+         s->csc);
+}
+
+/* Standalone rate: blocks of `reps` calls per shape, spread over the run; per shape,
+ * the median block is kept (robust to a neighbour stealing the core for a moment). */
+#define N_BLOCKS 9
+#define BLOCK_REPS 10
+
+typedef struct {
+    double t[N_SHAPES][N_BLOCKS];   /* seconds per call */
+    int done;
+} standalone;
+
+static void standalone_block(standalone *sa, const gemm_set *g)
+{
+    for (int i = 0; i < N_SHAPES; i++) {
+        run_shape(&g->s[i]);            /* the first call after other work packs cold */
+        double t0 = now();
+        for (int r = 0; r < BLOCK_REPS; r++) run_shape(&g->s[i]);
+        sa->t[i][sa->done] = (now() - t0) / BLOCK_REPS;
+    }
+    sa->done++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- one step, phase by phase (the order of trainer_step) ---- */
+
+static int timed_step(hc_trainer *t, const gemm_set *g, double *acc, int *samples, hc_err *e)
+{
+    int begin, end, nh = t->stack.level[0].n_hyper;
+    double c[N_PHASES + 1];
+    comm_shard(&t->comm, t->batch_n, &begin, &end);
+    const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
+    int n = end - begin;
+    hc_real scale = (hc_real)(1.0 / t->batch_n);
+    *samples = t->batch_n;
+
+    counting = 1;
+    c[0] = now();
+    dataset_gather(t->ds, &t->ds->train, idx, n, t->x, t->y);
+    c[1] = now();
+    double loss_sum = t->model.ops->train_batch(&t->model, t->param, t->x, t->y, n, scale,
+                                                t->comm.grad);
+    c[2] = now();
+    stack_local_hypergrads(&t->stack, t->comm.grad, t->comm.values);
+    t->comm.values[nh] = loss_sum / t->batch_n;
+    c[3] = now();
+    counting = 2;
+    if (comm_allreduce(&t->comm, e)) return e->code;
+    counting = 1;
+    t->loss = t->comm.values[nh];
+    c[4] = now();
+    stack_hypergrads(&t->stack, t->comm.values);
+    for (int k = t->stack.n_levels - 1; k >= 1; k--) stack_update_level(&t->stack, k);
+    c[5] = now();
+    stack_update_weights(&t->stack, t->param, t->comm.grad);
+    c[6] = now();
+    int rc = trainer_advance(t, e);
+    c[7] = now();
+    counting = 0;
+    if (rc) return rc;
+    for (int p = 0; p < P_GEMM; p++) acc[p] += c[p + 1] - c[p];
+
+    /* The replay: the batch's GEMMs again, now on their own clock. The x of this batch
+     * is still in t->x (trainer_advance only moves the position). */
+    if (n > 0) {
+        double t0 = now();
+        for (int i = 0; i < N_SHAPES; i++) run_shape(&g->s[i]);
+        acc[P_GEMM] += now() - t0;
+    }
+    return 0;
+}
+
+/* ---- report ---- */
+
+typedef struct {
+    int ranks, threads, batch, local_batch, steps, warmup;
+    const char *stack, *data;
+    double step_s, samples_per_s, phase_s[N_PHASES], elementwise_s;
+    double gemm_flops, gemm_gflops_step, blis_gflops, gemm_bound_s;
+    double shape_gflops[N_SHAPES], shape_flops[N_SHAPES];
+    double rss_mb_max, rss_mb_mean, loss_first, loss_last;
+    long allocs_step, allocs_allreduce;
+} result;
+
+static const char *const phase_key[N_PHASES] = {
+    "gather", "model", "hypergrad_local", "allreduce", "clip_hyper", "weights", "advance", "gemm"};
+
+static void print_table(const result *r, const gemm_set *g)
+{
+    double ms = 1e3;
+    printf("hyperclip bench: %d rank%s x %d BLIS thread%s, global batch %d (%d per rank)\n"
+           "  stack %s\n  data %s\n", r->ranks, r->ranks > 1 ? "s" : "", r->threads,
+           r->threads > 1 ? "s" : "", r->batch, r->local_batch, r->stack, r->data);
+    printf("  %d steps after %d warm-up: %.3f ms/step, %.0f samples/s (loss %.4f -> %.4f)\n\n",
+           r->steps, r->warmup, r->step_s * ms, r->samples_per_s, r->loss_first, r->loss_last);
+    struct { const char *label; double s; } rows[] = {
+        {"data gather", r->phase_s[P_GATHER]},
+        {"GEMM (5 calls)", r->phase_s[P_GEMM]},
+        {"element-wise (activations, loss, bias grads)", r->elementwise_s},
+        {"level-1 hypergradient shares (g . D)", r->phase_s[P_HG_LOCAL]},
+        {"allreduce (incl. waiting for other ranks)", r->phase_s[P_ALLREDUCE]},
+        {"clip + hyperparameter levels", r->phase_s[P_CLIP_HYPER]},
+        {"weight update (level 1 + its D)", r->phase_s[P_WEIGHTS]},
+        {"bookkeeping (trainer_advance)", r->phase_s[P_ADVANCE]},
+    };
+    printf("  %-46s %9s %7s\n", "phase (mean over ranks)", "ms/step", "share");
+    double sum = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        printf("  %-46s %9.4f %6.1f%%\n", rows[i].label, rows[i].s * ms,
+               100 * rows[i].s / r->step_s);
+        sum += rows[i].s;
+    }
+    printf("  %-46s %9.4f\n\n", "sum of phases", sum * ms);
+    printf("  GEMM per rank per step: %.1f MFLOP; in the step %.1f GFLOP/s, BLIS standalone "
+           "%.1f GFLOP/s on the same shapes: %.0f%% efficiency\n",
+           r->gemm_flops / 1e6, r->gemm_gflops_step, r->blis_gflops,
+           100 * r->gemm_gflops_step / r->blis_gflops);
+    printf("    %-16s %6s %6s %6s %9s %10s\n", "shape", "m", "n", "k", "MFLOP", "GFLOP/s");
+    for (int i = 0; i < N_SHAPES; i++)
+        printf("    %-16s %6ld %6ld %6ld %9.2f %10.1f\n", g->s[i].name, (long)g->s[i].m,
+               (long)g->s[i].n, (long)g->s[i].k, r->shape_flops[i] / 1e6, r->shape_gflops[i]);
+    printf("  GEMM-bound time %.3f ms/step; step / GEMM-bound = %.2f\n", r->gemm_bound_s * ms,
+           r->step_s / r->gemm_bound_s);
+    printf("  peak RSS per rank: %.1f MB max, %.1f MB mean\n", r->rss_mb_max, r->rss_mb_mean);
+    printf("  allocations inside the step: %ld (plus %ld inside MPI_Allreduce)\n", r->allocs_step,
+           r->allocs_allreduce);
+}
+
+/* A string as a JSON literal (the stack text and the data path are user input). */
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') printf("\\%c", ch);
+        else if (ch < 0x20) printf("\\u%04x", ch);
+        else putchar(ch);
+    }
+    putchar('"');
+}
+
+static void print_json(const result *r)
+{
+    printf("{\"bench\": \"hyperclip\", \"version\": ");
+    json_string(HC_VERSION);
+    printf(", \"ranks\": %d, \"threads\": %d, \"stack\": ", r->ranks, r->threads);
+    json_string(r->stack);
+    printf(", \"data\": ");
+    json_string(r->data);
+    printf(", \"batch\": %d, \"local_batch\": %d, \"steps\": %d, \"warmup\": %d", r->batch,
+           r->local_batch, r->steps, r->warmup);
+    printf(", \"samples_per_s\": %.1f, \"ms_per_step\": %.5f", r->samples_per_s, r->step_s * 1e3);
+    printf(", \"breakdown_ms\": {");
+    for (int p = 0; p < N_PHASES; p++) printf("\"%s\": %.5f, ", phase_key[p], r->phase_s[p] * 1e3);
+    printf("\"elementwise\": %.5f}", r->elementwise_s * 1e3);
+    printf(", \"gemm_mflop_per_step\": %.3f, \"gemm_gflops\": %.2f, \"blis_gflops\": %.2f, "
+           "\"gemm_efficiency\": %.4f", r->gemm_flops / 1e6, r->gemm_gflops_step, r->blis_gflops,
+           r->gemm_gflops_step / r->blis_gflops);
+    printf(", \"blis_gflops_per_shape\": [");
+    for (int i = 0; i < N_SHAPES; i++) printf("%s%.2f", i ? ", " : "", r->shape_gflops[i]);
+    printf("], \"gemm_bound_ms\": %.5f, \"ratio_to_gemm_bound\": %.4f", r->gemm_bound_s * 1e3,
+           r->step_s / r->gemm_bound_s);
+    printf(", \"rss_mb_max\": %.2f, \"rss_mb_mean\": %.2f", r->rss_mb_max, r->rss_mb_mean);
+    printf(", \"allocs_in_step\": %ld, \"allocs_in_allreduce\": %ld", r->allocs_step,
+           r->allocs_allreduce);
+    printf(", \"loss_first\": %.6g, \"loss_last\": %.6g}\n", r->loss_first, r->loss_last);
+}
+
+/* ---- main ---- */
+
+static int bench(const bench_opts *o, int rank, int size, hc_err *e)
+{
+    hc_dataset ds = {0};
+    hc_trainer t;
+    gemm_set g = {0};
+    standalone sa = {0};
+    int have_trainer = 0;
+    char data_desc[4200];
+
+    if (o->data) {
+        dataset_load(&ds, o->data, NULL, e);
+        snprintf(data_desc, sizeof data_desc, "%s", o->data);
+    } else if (testdata_make(&ds, 60000, 1000, 28, 28, 10, 1)) {
+        hc_fail(e, HC_ERR_RUNTIME, "out of memory for the generated data set");
+    } else {
+        snprintf(data_desc, sizeof data_desc, "generated, MNIST shape");
+    }
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    if (ds.sample_size) {
+        size_t len = strlen(data_desc);
+        snprintf(data_desc + len, sizeof data_desc - len, " (%d x %d train)", ds.train.n,
+                 ds.sample_size);
+    }
+
+    hc_train_opts opt;
+    train_opts_defaults(&opt);
+    opt.stack_text = o->stack;
+    opt.batch = o->batch;
+    opt.threads = o->threads;
+    opt.quiet = 1;
+    opt.progress = 0;
+    opt.epochs = 1 << 20;
+    if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
+    have_trainer = 1;
+    if (strcmp(t.model.name, "mlp")) {
+        hc_fail(e, HC_ERR_USAGE, "the bench knows the GEMMs of the mlp only");
+        goto out;
+    }
+
+    /* every full global batch gives this rank the same shard size: the GEMM shapes */
+    int b0, b1;
+    comm_shard(&t.comm, o->batch < ds.train.n ? o->batch : ds.train.n, &b0, &b1);
+    if (gemm_set_init(&g, &t, b1 - b0)) {
+        hc_fail(e, HC_ERR_RUNTIME, "out of memory for the GEMM scratch");
+    }
+    if (comm_agree(&t.comm, e)) goto out;
+
+    double acc[N_PHASES] = {0}, loss_first = NAN;
+    long samples = 0;
+    int s_step;
+    for (int i = 0; i < o->warmup; i++)
+        if (timed_step(&t, &g, acc, &s_step, e)) goto out;
+    for (int i = 0; i < 2; i++) standalone_block(&sa, &g);     /* warms the shapes too */
+    sa.done = 0;
+    memset(acc, 0, sizeof acc);
+    allocs_step = allocs_allreduce = 0;
+    MPI_Barrier(MPI_COMM_WORLD);
+
+    double wall = 0;
+    for (int i = 0; i < o->steps; i++) {
+        double before = 0;
+        for (int p = 0; p < P_GEMM; p++) before += acc[p];
+        if (timed_step(&t, &g, acc, &s_step, e)) goto out;
+        double after = 0;
+        for (int p = 0; p < P_GEMM; p++) after += acc[p];
+        wall += after - before;
+        samples += s_step;
+        if (i == 0) loss_first = t.loss;
+        /* spread the standalone blocks over the run, at the same steps on every rank */
+        if (sa.done < N_BLOCKS && (long)(i + 1) * N_BLOCKS >= (long)(sa.done + 1) * o->steps)
+            standalone_block(&sa, &g);
+    }
+    while (sa.done < N_BLOCKS) standalone_block(&sa, &g);
+
+    /* gather: phases averaged over ranks, the step time of the slowest rank */
+    double sum_acc[N_PHASES], wall_max;
+    MPI_Reduce(acc, sum_acc, N_PHASES, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    MPI_Reduce(&wall, &wall_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    double shape_s[N_SHAPES], shape_max[N_SHAPES];
+    for (int i = 0; i < N_SHAPES; i++) shape_s[i] = median(sa.t[i], N_BLOCKS);
+    MPI_Reduce(shape_s, shape_max, N_SHAPES, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss = (double)ru.ru_maxrss / 1024.0, rss_max, rss_sum;   /* ru_maxrss is in KiB */
+    MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    MPI_Reduce(&rss, &rss_sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    long allocs[2] = {allocs_step, allocs_allreduce}, allocs_sum[2];
+    MPI_Reduce(allocs, allocs_sum, 2, MPI_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
+
+    if (rank == 0) {
+        result r = {0};
+        r.ranks = size;
+        r.threads = o->threads;
+        r.batch = o->batch;
+        r.local_batch = b1 - b0;
+        r.steps = o->steps;
+        r.warmup = o->warmup;
+        r.stack = t.stack_canon;
+        r.data = data_desc;
+        r.step_s = wall_max / o->steps;
+        r.samples_per_s = (double)samples / wall_max;
+        for (int p = 0; p < N_PHASES; p++) r.phase_s[p] = sum_acc[p] / size / o->steps;
+        /* the replay can come out slower than the whole model phase on a noisy core */
+        r.elementwise_s = fmax(0.0, r.phase_s[P_MODEL] - r.phase_s[P_GEMM]);
+        r.gemm_flops = g.flops;
+        r.gemm_gflops_step = g.flops / r.phase_s[P_GEMM] / 1e9;
+        double bound = 0;
+        for (int i = 0; i < N_SHAPES; i++) {
+            const shape *s = &g.s[i];
+            r.shape_flops[i] = 2.0 * s->m * s->n * s->k;
+            r.shape_gflops[i] = r.shape_flops[i] / shape_max[i] / 1e9;
+            if (s->m && s->n && s->k) bound += shape_max[i];
+        }
+        r.gemm_bound_s = bound;
+        r.blis_gflops = g.flops / bound / 1e9;
+        r.rss_mb_max = rss_max;
+        r.rss_mb_mean = rss_sum / size;
+        r.loss_first = loss_first;
+        r.loss_last = t.loss;
+        r.allocs_step = allocs_sum[0];
+        r.allocs_allreduce = allocs_sum[1];
+        if (o->json) print_json(&r);
+        else print_table(&r, &g);
+        fflush(stdout);
+    }
+out:
+    free(g.scratch);
+    if (have_trainer) trainer_free(&t);
+    dataset_free(&ds);
+    return e->code;
+}
+
+int main(int argc, char **argv)
+{
+    int rank, size;
+    bench_opts o;
+    hc_err e = {0};
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int rc = parse_args(argc, argv, &o, rank);
+    if (rc) {
+        MPI_Finalize();
+        return rc == 1 ? 0 : 2;
+    }
+    /* one BLIS thread per rank unless told: ranks x threads must not exceed the cores */
+    bli_thread_set_num_threads(o.threads);
+    rc = bench(&o, rank, size, &e);
+    if (rc && rank == 0) fprintf(stderr, "bench: error: %s\n", e.msg);
+    MPI_Finalize();
+    return rc;
+}
