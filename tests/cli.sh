@@ -47,6 +47,8 @@ check 2 "unknown command 'trian'"           trian
 check 2 "needs --checkpoint"                eval $D
 check 1 "data folder not found"             train --data "$dir/nope"
 check 1 "$dir/keep.h5"                      train $D --init "$dir/keep.h5" --metrics "$dir/m.h5"
+check 2 "--checkpoint-every needs --checkpoint" train $D --checkpoint-every 5
+check 2 "not both"                          train $D --resume a.h5 --resume-if-exists a.h5
 check 2 "usage: hyperclip info"             info
 check 1 "$dir/nothing.h5"                   info "$dir/nothing.h5"
 i=$((i + 1))
@@ -62,7 +64,7 @@ for sub in "--help" "train --help" "eval --help"; do
 done
 i=$((i + 1))
 missing=""
-for opt in data dataset model stack epochs batch seed max-steps no-shuffle init metrics threads progress quiet; do
+for opt in data dataset model stack epochs batch seed max-steps no-shuffle init metrics checkpoint checkpoint-every resume resume-if-exists threads progress quiet; do
     "$HYPERCLIP" train --help | grep -q -- "--$opt" || missing="$missing $opt"
 done
 if [ -z "$missing" ]; then echo "ok $i - train --help documents every option"

@@ -13,21 +13,29 @@ else echo "not ok $n - test_ranks exited $status after $((n - 1)) points"; echo 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 "$TESTBIN/gen_data" "$dir/data" --train 300 --test 100 --rows 12 --cols 12 --gz >/dev/null
-run() {  # ranks, metrics file
+# a fixed initial state: the weights of a 1-step run with another seed
+"$HYPERCLIP" train --data "$dir/data" --batch 32 --max-steps 1 --seed 77 --quiet --checkpoint "$dir/init.h5" >/dev/null 2>&1
+run() {  # ranks, metrics file, seed
     "$MPIRUN" -np "$1" "$HYPERCLIP" train --data "$dir/data" --stack 'adam / sgd(alpha=1e-3, clip=on)' \
-        --batch 32 --max-steps 50 --epochs 10 --seed 9 --no-shuffle --quiet --metrics "$2" > "$2.out" 2>&1
+        --batch 32 --max-steps 300 --epochs 40 --seed "$3" --no-shuffle --init "$dir/init.h5" --quiet \
+        --metrics "$2" > "$2.out" 2>&1
 }
 i=$n
 for p in 1 2 3; do
     i=$((i + 1))
-    if run $p "$dir/m$p.h5"; then echo "ok $i - hyperclip train on $p ranks, 50 steps"
+    if run $p "$dir/m$p.h5" 9; then echo "ok $i - hyperclip train --init --no-shuffle on $p ranks, 300 steps"
     else echo "not ok $i - hyperclip train on $p ranks"; sed 's/^/# /' "$dir/m$p.h5.out"; fi
 done
+i=$((i + 1))
+run 1 "$dir/seed.h5" 10
+if "$H5DIFF" "$dir/m1.h5" "$dir/seed.h5" /steps/loss /steps/loss >/dev/null 2>&1; then
+    echo "ok $i - with --init and --no-shuffle the seed changes nothing: the run starts from the file"
+else echo "not ok $i - --init did not fix the starting point"; fi
 for p in 2 3; do
     for obj in /steps/loss /steps/level1/alpha/value /steps/level1/beta1/value /steps/level1/beta2/value /steps/level2/alpha/value; do
         i=$((i + 1))
         if out=$("$H5DIFF" --relative=1e-5 "$dir/m1.h5" "$dir/m$p.h5" "$obj" "$obj" 2>&1); then
-            echo "ok $i - metrics $obj: $p ranks within 1e-5 rel of 1 rank"
+            echo "ok $i - metrics $obj: $p ranks within 1e-5 rel of 1 rank over 300 steps"
         else
             echo "not ok $i - metrics $obj: $p ranks differ from 1 rank"; echo "$out" | head -5 | sed 's/^/# /'
         fi
