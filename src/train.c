@@ -329,7 +329,7 @@ static void print_hypers(const hc_trainer *t, FILE *f)
         fprintf(f, "  %s %.4g", l->names[h], stack_effective(&t->stack, 0, h));
 }
 
-static void progress_bar(const hc_trainer *t, double started, long total_steps)
+static void progress_bar(const hc_trainer *t, double started)
 {
     int width = 30, done = t->pos ? t->pos : t->steps_per_epoch;
     int fill = (int)((long)width * done / t->steps_per_epoch);
@@ -337,7 +337,6 @@ static void progress_bar(const hc_trainer *t, double started, long total_steps)
     printf("\r  epoch %d [%.*s%*s] %d/%d  loss %.4f  %.0f samples/s ", t->epoch + (t->pos > 0),
            fill, "==============================", width - fill, "", done, t->steps_per_epoch,
            t->loss, el > 0 ? (double)t->step * t->opt.batch / el : 0.0);
-    (void)total_steps;
     fflush(stdout);
 }
 
@@ -372,10 +371,8 @@ static int end_of_epoch(hc_trainer *t, int complete, double epoch_seconds, doubl
             printf("  %.0f samples/s  elapsed %s  ETA %s\n", rate, s_el, s_eta);
             fflush(stdout);
         }
-        if (t->have_metrics) {
-            double row[HC_EPOCH_COLS] = {train_loss, test_loss, err, epoch_seconds, rate};
-            if (metrics_epoch(&t->metrics, row, e)) return e->code;
-        }
+        double row[HC_EPOCH_COLS] = {train_loss, test_loss, err, epoch_seconds, rate};
+        if (t->have_metrics) metrics_epoch(&t->metrics, row, e);   /* agreed below */
     }
     if (complete) {
         t->epoch_loss_sum = 0.0;
@@ -447,7 +444,7 @@ int trainer_run(hc_trainer *t, hc_err *e)
         diverged = !isfinite(t->loss);           /* same value on every rank */
         int epoch_done = t->pos == 0;
         if (tty && !epoch_done && now() - last_bar > 0.25) {
-            progress_bar(t, started, total);
+            progress_bar(t, started);
             last_bar = now();
         }
         if (epoch_done || diverged || t->step == total) {
@@ -463,8 +460,14 @@ int trainer_run(hc_trainer *t, hc_err *e)
             checkpoint(t, e))
             return e->code;
         if (t->stop_requested) break;
+        /* rows go to disk between steps, never inside one; rank 0's outcome is agreed */
+        if (t->step % METRICS_ROWS == 0) {
+            if (t->have_metrics) metrics_flush(&t->metrics, e);
+            if (comm_agree(&t->comm, e)) return e->code;
+        }
     }
-    if (t->have_metrics && metrics_flush(&t->metrics, e)) return e->code;
+    if (t->have_metrics) metrics_flush(&t->metrics, e);
+    if (comm_agree(&t->comm, e)) return e->code;
     if (t->stop_requested && !diverged) {
         if (!t->opt.checkpoint_path)
             return hc_fail(e, HC_ERR_RUNTIME, "stopped by a signal at step %ld; no --checkpoint was "
