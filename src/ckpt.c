@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "h5util.h"
 #include "model_io.h"
 
 #define H5T_REAL (HC_REAL_IS_DOUBLE ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT)
@@ -160,12 +161,9 @@ int ckpt_save(const hc_trainer *t, const char *path, hc_err *e)
     ctx c = {path, e};
     void *image = NULL;
     size_t size = 0;
-    H5E_auto2_t old_func;
-    void *old_data;
-    H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5_quiet_state q = h5_quiet();
     int rc = build_image(t, &image, &size, &c);
-    H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+    h5_restore(q);
     if (rc) return rc;
 
     char tmp[4096];
@@ -332,12 +330,8 @@ int ckpt_load(hc_trainer *t, const char *path, hc_err *e)
     ctx c = {path, e};
     if (access(path, R_OK))
         return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: %s", path, strerror(errno));
-    H5E_auto2_t old_func;
-    void *old_data;
-    H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_file_locking(fapl, 0, 1);
+    h5_quiet_state q = h5_quiet();
+    hid_t fapl = h5_fapl_nolock();
     hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
     H5Pclose(fapl);
     int rc;
@@ -351,7 +345,7 @@ int ckpt_load(hc_trainer *t, const char *path, hc_err *e)
         if (!rc) rc = read_state(f, t, &c);
         H5Fclose(f);
     }
-    H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+    h5_restore(q);
     if (!rc) trainer_sync_position(t);
     return rc;
 }

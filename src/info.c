@@ -9,6 +9,7 @@
 #include "info.h"
 #include <errno.h>
 #include <hdf5.h>
+#include "h5util.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,40 +21,6 @@
 #define NAME_BUF 512
 
 /* ---- HDF5 plumbing ---- */
-
-typedef struct {
-    H5E_auto2_t func;
-    void *data;
-} quiet_state;
-
-/* Silences HDF5's automatic error printing: our own message says what failed. */
-static quiet_state hdf5_quiet(void)
-{
-    quiet_state q = {NULL, NULL};
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void hdf5_restore(quiet_state q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
-}
-
-static void close_id(hid_t id)
-{
-    if (id < 0) return;
-    switch (H5Iget_type(id)) {
-    case H5I_FILE: H5Fclose(id); break;
-    case H5I_GROUP: H5Gclose(id); break;
-    case H5I_DATASET: H5Dclose(id); break;
-    case H5I_DATASPACE: H5Sclose(id); break;
-    case H5I_DATATYPE: H5Tclose(id); break;
-    case H5I_ATTR: H5Aclose(id); break;
-    case H5I_GENPROP_LST: H5Pclose(id); break;
-    default: break;
-    }
-}
 
 /* The creation property list of a group or dataset, or -1. */
 static hid_t create_plist(hid_t obj)
@@ -72,7 +39,7 @@ static H5_index_t link_order(hid_t group)
     unsigned flags = 0;
     hid_t p = create_plist(group);
     if (p < 0 || H5Pget_link_creation_order(p, &flags) < 0) flags = 0;
-    close_id(p);
+    h5_close(p);
     return (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
 }
 
@@ -81,7 +48,7 @@ static H5_index_t attr_order(hid_t obj)
     unsigned flags = 0;
     hid_t p = create_plist(obj);
     if (p < 0 || H5Pget_attr_creation_order(p, &flags) < 0) flags = 0;
-    close_id(p);
+    h5_close(p);
     return (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
 }
 
@@ -192,7 +159,7 @@ static herr_t print_vl_strings(FILE *out, source s, hid_t ftype, size_t n)
         }
         rc = 0;
     }
-    close_id(mem);
+    h5_close(mem);
     return rc;
 }
 
@@ -246,8 +213,8 @@ static herr_t print_source(FILE *out, source s, size_t max_values)
         shape_words(space, sh, sizeof sh);
         fprintf(out, "%s %s", t, sh);
     }
-    close_id(space);
-    close_id(type);
+    h5_close(space);
+    h5_close(type);
     return rc;
 }
 
@@ -299,9 +266,9 @@ static herr_t last_value(hid_t ds, hsize_t *rows, double *last)
         H5Dread(ds, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT, last) < 0)
         rc = -1;
 done:
-    close_id(mspace);
-    close_id(type);
-    close_id(space);
+    h5_close(mspace);
+    h5_close(type);
+    h5_close(space);
     return rc;
 }
 
@@ -365,7 +332,7 @@ static herr_t count_tensor(hid_t obj, const char *path, void *data)
     if (H5Iget_type(obj) != H5I_DATASET) return 0;
     hid_t space = H5Dget_space(obj);
     hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    close_id(space);
+    h5_close(space);
     if (n < 0) return -1;
     s->tensors++;
     s->params += (unsigned long long)n;
@@ -385,8 +352,8 @@ static herr_t print_tensor(hid_t obj, const char *path, void *data)
         fprintf(s->out, "  %-16s %s %s\n", path, t, sh);
         rc = 0;
     }
-    close_id(type);
-    close_id(space);
+    h5_close(type);
+    h5_close(space);
     return rc;
 }
 
@@ -629,11 +596,8 @@ static int describe(hid_t root, const char *path, FILE *out, hc_err *e)
  * make the running trainer's next flush fail. */
 static hid_t open_readonly(const char *path)
 {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+    hid_t fapl = h5_fapl_nolock(), file = -1;
     if (fapl < 0) return -1;
-#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7)
-    H5Pset_file_locking(fapl, 0, 1);
-#endif
     file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     return file;
@@ -645,7 +609,7 @@ int info_run(const char *path, FILE *out, hc_err *e)
     if (stat(path, &st) != 0) return hc_fail(e, HC_ERR_RUNTIME, "info %s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) return hc_fail(e, HC_ERR_RUNTIME, "info %s is a directory", path);
 
-    quiet_state q = hdf5_quiet();
+    h5_quiet_state q = h5_quiet();
     int rc = HC_OK;
     hid_t file = -1, root = -1;
     if (H5Fis_hdf5(path) <= 0)
@@ -656,8 +620,8 @@ int info_run(const char *path, FILE *out, hc_err *e)
         rc = hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot open its root group", path);
     else
         rc = describe(root, path, out, e);
-    close_id(root);
-    close_id(file);
-    hdf5_restore(q);
+    h5_close(root);
+    h5_close(file);
+    h5_restore(q);
     return rc;
 }

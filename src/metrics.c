@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include "h5util.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -29,81 +30,18 @@ static const char *const epoch_cols[HC_EPOCH_COLS] = {
     "epochs/train_loss", "epochs/test_loss", "epochs/test_error", "epochs/seconds",
     "epochs/samples_per_second"};
 
-/* ---- HDF5 error handling ---- */
-
-typedef struct {
-    H5E_auto2_t func;
-    void *data;
-} quiet_state;
-
-/* Silences HDF5's automatic error printing: our own message says what failed. */
-static quiet_state hdf5_quiet(void)
-{
-    quiet_state q = {NULL, NULL};
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void hdf5_restore(quiet_state q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
-}
-
-typedef struct {
-    char text[256];
-} h5_reason;
-
-/* HDF5 records the operating system's reason (e.g. "No space left on device") in
- * the description of its innermost error as "error message = '...'"; take that,
- * else the innermost description. */
-static herr_t find_reason(unsigned n, const H5E_error2_t *err, void *data)
-{
-    static const char key[] = "error message = '";
-    h5_reason *r = data;
-    const char *p = err->desc ? strstr(err->desc, key) : NULL;
-    if (p) {
-        p += sizeof key - 1;
-        size_t len = strcspn(p, "'");
-        if (len >= sizeof r->text) len = sizeof r->text - 1;
-        memcpy(r->text, p, len);
-        r->text[len] = '\0';
-        return 1; /* stop the walk */
-    }
-    if (n == 0 && err->desc) snprintf(r->text, sizeof r->text, "%s", err->desc);
-    return 0;
-}
-
-/* Records "metrics PATH: WHAT (reason)". Must be called right after the failing
- * HDF5 call: the next API call clears HDF5's error stack. */
+/* "metrics PATH: WHAT (reason)" */
 static int fail_h5(hc_err *e, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail_h5(hc_err *e, const char *path, const char *fmt, ...)
 {
-    char what[512];
-    h5_reason r = {""};
+    char where[4200];
+    snprintf(where, sizeof where, "metrics %s", path);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    int rc = h5_vfail(e, where, fmt, ap);
     va_end(ap);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_reason, &r);
-    if (r.text[0]) return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s (%s)", path, what, r.text);
-    return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s", path, what);
-}
-
-/* Closes any HDF5 id but a file (whose close is checked by the caller). */
-static void close_id(hid_t id)
-{
-    if (id < 0) return;
-    switch (H5Iget_type(id)) {
-    case H5I_GROUP: H5Gclose(id); break;
-    case H5I_DATASET: H5Dclose(id); break;
-    case H5I_DATASPACE: H5Sclose(id); break;
-    case H5I_DATATYPE: H5Tclose(id); break;
-    case H5I_ATTR: H5Aclose(id); break;
-    case H5I_GENPROP_LST: H5Pclose(id); break;
-    default: break;
-    }
+    return rc;
 }
 
 /* Closes the file; a failure here can be a late write error (disk full). */
@@ -149,23 +87,11 @@ static off_t append_bytes(int n_cols, int n_rows)
 
 /* File access without HDF5's file locks: a reader that keeps the file open (h5py,
  * `hyperclip info`) must not make the trainer's next flush fail. */
-static hid_t make_fapl(void)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7)
-    if (fapl >= 0 && H5Pset_file_locking(fapl, 0, 1) < 0) {
-        H5Pclose(fapl);
-        return -1;
-    }
-#endif
-    return fapl;
-}
-
 /* Opens the file for a writing session that may add up to `bytes` bytes. */
 static hid_t open_rw(const char *path, off_t bytes, hc_err *e)
 {
     if (reserve_space(path, bytes, e)) return -1;
-    hid_t fapl = make_fapl();
+    hid_t fapl = h5_fapl_nolock();
     if (fapl < 0) {
         fail_h5(e, path, "cannot set up file access");
         return -1;
@@ -280,7 +206,7 @@ static int make_parents(hid_t file, const char *col, hid_t gcpl, const char *pat
         } else if (!exists) {
             hid_t g = H5Gcreate2(file, prefix, H5P_DEFAULT, gcpl, H5P_DEFAULT);
             if (g < 0) rc = fail_h5(e, path, "cannot create group %s", prefix);
-            close_id(g);
+            h5_close(g);
         }
         *s = '/';
     }
@@ -299,8 +225,8 @@ static int create_column(hid_t file, const char *col, hid_t gcpl, hid_t dcpl, co
     if (space < 0) return fail_h5(e, path, "cannot make the dataspace of %s", col);
     hid_t ds = H5Dcreate2(file, col, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (ds < 0) rc = fail_h5(e, path, "cannot create dataset %s", col);
-    close_id(ds);
-    close_id(space);
+    h5_close(ds);
+    h5_close(space);
     return rc;
 }
 
@@ -317,9 +243,9 @@ static int write_string_attr(hid_t loc, const char *name, const char *value, con
         (attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
         H5Awrite(attr, type, value) < 0)
         rc = fail_h5(e, path, "cannot write attribute %s", name);
-    close_id(attr);
-    close_id(space);
-    close_id(type);
+    h5_close(attr);
+    h5_close(space);
+    h5_close(type);
     return rc;
 }
 
@@ -332,8 +258,8 @@ static int write_number_attr(hid_t loc, const char *name, hid_t file_type, hid_t
         (attr = H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
         H5Awrite(attr, mem_type, value) < 0)
         rc = fail_h5(e, path, "cannot write attribute %s", name);
-    close_id(attr);
-    close_id(space);
+    h5_close(attr);
+    h5_close(space);
     return rc;
 }
 
@@ -364,14 +290,14 @@ static int write_run_attrs(hid_t file, const hc_run_attrs *a, const char *path, 
 static int create_empty(const char *path, hc_err *e)
 {
     int rc = HC_OK;
-    hid_t fapl = make_fapl(), fcpl = make_fcpl(), file = -1;
+    hid_t fapl = h5_fapl_nolock(), fcpl = make_fcpl(), file = -1;
     if (fapl < 0 || fcpl < 0)
         rc = fail_h5(e, path, "cannot set up file properties");
     else if ((file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
         rc = fail_h5(e, path, "cannot create the file");
     rc = close_file(file, rc, path, e);
-    close_id(fcpl);
-    close_id(fapl);
+    h5_close(fcpl);
+    h5_close(fapl);
     return rc;
 }
 
@@ -391,8 +317,8 @@ static int create_file(const hc_metrics *m, const hc_run_attrs *attrs, hc_err *e
     for (int c = 0; c < HC_EPOCH_COLS && rc == HC_OK; c++)
         rc = create_column(file, epoch_cols[c], gcpl, dcpl, m->path, e);
     rc = close_file(file, rc, m->path, e);
-    close_id(dcpl);
-    close_id(gcpl);
+    h5_close(dcpl);
+    h5_close(gcpl);
     return rc;
 }
 
@@ -401,9 +327,9 @@ int metrics_create(hc_metrics *m, const char *path, int n_cols, const char *cons
 {
     int rc = metrics_init(m, path, n_cols, cols, capacity, e);
     if (rc) return rc;
-    quiet_state q = hdf5_quiet();
+    h5_quiet_state q = h5_quiet();
     rc = create_file(m, attrs, e);
-    hdf5_restore(q);
+    h5_restore(q);
     if (rc) metrics_free(m);
     return rc;
 }
@@ -435,8 +361,8 @@ static int append_column(hid_t file, const char *col, long offset, const double 
     } else if (H5Dwrite(ds, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, block) < 0) {
         rc = fail_h5(e, path, "cannot write %s", col);
     }
-    close_id(mspace);
-    close_id(fspace);
+    h5_close(mspace);
+    h5_close(fspace);
     /* Closing writes out the dataset's chunk cache: a late write error shows here. */
     if (ds >= 0 && H5Dclose(ds) < 0 && rc == HC_OK) rc = fail_h5(e, path, "cannot write %s", col);
     return rc;
@@ -457,10 +383,10 @@ static int append_block(const char *path, const char *const *cols, int n_cols, l
 int metrics_flush(hc_metrics *m, hc_err *e)
 {
     if (m->used == 0) return HC_OK;
-    quiet_state q = hdf5_quiet();
+    h5_quiet_state q = h5_quiet();
     int rc = append_block(m->path, (const char *const *)m->cols, m->n_cols, m->steps_written,
                           m->rows, m->used, e);
-    hdf5_restore(q);
+    h5_restore(q);
     if (rc) return rc;
     m->steps_written += m->used;
     m->used = 0;
@@ -485,9 +411,9 @@ int metrics_epoch(hc_metrics *m, const double epoch_row[HC_EPOCH_COLS], hc_err *
 {
     int rc = metrics_flush(m, e);
     if (rc) return rc;
-    quiet_state q = hdf5_quiet();
+    h5_quiet_state q = h5_quiet();
     rc = append_block(m->path, epoch_cols, HC_EPOCH_COLS, m->epochs_written, epoch_row, 1, e);
-    hdf5_restore(q);
+    h5_restore(q);
     if (rc == HC_OK) m->epochs_written++;
     return rc;
 }
@@ -535,9 +461,9 @@ static int check_column(hid_t file, const char *col, long rows, const char *path
         rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s has %llu rows, the run to continue has %ld",
                      path, col, (unsigned long long)n, rows);
     }
-    close_id(type);
-    close_id(space);
-    close_id(ds);
+    h5_close(type);
+    h5_close(space);
+    h5_close(ds);
     return rc;
 }
 
@@ -592,7 +518,7 @@ static int set_rows(hid_t file, const char *col, long rows, const char *path, hc
     if (ds < 0) return fail_h5(e, path, "cannot open dataset %s", col);
     int rc = HC_OK;
     if (H5Dset_extent(ds, &size) < 0) rc = fail_h5(e, path, "cannot truncate %s to %ld rows", col, rows);
-    close_id(ds);
+    h5_close(ds);
     return rc;
 }
 
@@ -630,9 +556,9 @@ int metrics_reopen(hc_metrics *m, const char *path, int n_cols, const char *cons
         metrics_free(m);
         return hc_fail(e, HC_ERR_RUNTIME, "metrics %s: negative step or epoch count", path);
     }
-    quiet_state q = hdf5_quiet();
+    h5_quiet_state q = h5_quiet();
     rc = reopen_file(m, steps, epochs, e);
-    hdf5_restore(q);
+    h5_restore(q);
     if (rc) {
         metrics_free(m);
         return rc;

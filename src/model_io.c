@@ -4,6 +4,7 @@
  * to hc_real and refuses a missing dataset, another shape, a non-float type or a
  * non-finite value with one message naming the file and the dataset. */
 #include "model_io.h"
+#include "h5util.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -18,80 +19,6 @@
 #endif
 
 #define PATH_BUF 64   /* "/model/" + layer[16] + "/" + param[8] fits easily */
-
-/* ---- HDF5 error handling ---- */
-
-typedef struct {
-    H5E_auto2_t func;
-    void *data;
-} quiet_state;
-
-/* Silences HDF5's automatic error printing: our own message says what failed. */
-static quiet_state hdf5_quiet(void)
-{
-    quiet_state q = {NULL, NULL};
-    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void hdf5_restore(quiet_state q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
-}
-
-typedef struct {
-    char text[256];
-} h5_reason;
-
-/* HDF5 records the operating system's reason (e.g. "No space left on device") in
- * its innermost error as "error message = '...'"; take that, else that error's text. */
-static herr_t find_reason(unsigned n, const H5E_error2_t *err, void *data)
-{
-    static const char key[] = "error message = '";
-    h5_reason *r = data;
-    const char *p = err->desc ? strstr(err->desc, key) : NULL;
-    if (p) {
-        p += sizeof key - 1;
-        size_t len = strcspn(p, "'");
-        if (len >= sizeof r->text) len = sizeof r->text - 1;
-        memcpy(r->text, p, len);
-        r->text[len] = '\0';
-        return 1; /* stop the walk */
-    }
-    if (n == 0 && err->desc) snprintf(r->text, sizeof r->text, "%s", err->desc);
-    return 0;
-}
-
-/* Records "WHERE: WHAT (reason)"; call it right after the failing HDF5 call, before
- * the next API call clears HDF5's error stack. */
-static int fail_h5(hc_err *e, const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail_h5(hc_err *e, const char *where, const char *fmt, ...)
-{
-    char what[512];
-    h5_reason r = {""};
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_reason, &r);
-    if (r.text[0]) return hc_fail(e, HC_ERR_RUNTIME, "%s: %s (%s)", where, what, r.text);
-    return hc_fail(e, HC_ERR_RUNTIME, "%s: %s", where, what);
-}
-
-static void close_id(hid_t id)
-{
-    if (id < 0) return;
-    switch (H5Iget_type(id)) {
-    case H5I_GROUP: H5Gclose(id); break;
-    case H5I_DATASET: H5Dclose(id); break;
-    case H5I_DATASPACE: H5Sclose(id); break;
-    case H5I_DATATYPE: H5Tclose(id); break;
-    case H5I_GENPROP_LST: H5Pclose(id); break;
-    default: break;
-    }
-}
 
 /* ---- the tensor table ---- */
 
@@ -153,10 +80,10 @@ static hid_t make_gcpl(void)
 static int ensure_group(hid_t loc, const char *name, hid_t gcpl, const char *where, hc_err *e)
 {
     htri_t exists = H5Lexists(loc, name, H5P_DEFAULT);
-    if (exists < 0) return fail_h5(e, where, "cannot look up %s", name);
+    if (exists < 0) return h5_fail(e, where, "cannot look up %s", name);
     if (exists) return HC_OK;
     hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
-    if (g < 0) return fail_h5(e, where, "cannot create group %s", name);
+    if (g < 0) return h5_fail(e, where, "cannot create group %s", name);
     H5Gclose(g);
     return HC_OK;
 }
@@ -174,14 +101,14 @@ static int write_tensor(hid_t file, const hc_tensor *t, const hc_real *param, hi
     tensor_dims(t, dims);
     hid_t space = H5Screate_simple(t->rank, dims, NULL), ds = -1;
     if (space < 0)
-        rc = fail_h5(e, where, "cannot make the dataspace of %s", path);
+        rc = h5_fail(e, where, "cannot make the dataspace of %s", path);
     else if ((ds = H5Dcreate2(file, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
                               H5P_DEFAULT)) < 0)
-        rc = fail_h5(e, where, "cannot create %s", path);
+        rc = h5_fail(e, where, "cannot create %s", path);
     else if (H5Dwrite(ds, HC_H5_REAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, param + t->offset) < 0)
-        rc = fail_h5(e, where, "cannot write %s", path);
-    close_id(ds);
-    close_id(space);
+        rc = h5_fail(e, where, "cannot write %s", path);
+    h5_close(ds);
+    h5_close(space);
     return rc;
 }
 
@@ -189,7 +116,7 @@ static int write_model(hid_t file, const hc_model *m, const hc_real *param, cons
                        hc_err *e)
 {
     hid_t gcpl = make_gcpl();
-    if (gcpl < 0) return fail_h5(e, where, "cannot set up group properties");
+    if (gcpl < 0) return h5_fail(e, where, "cannot set up group properties");
     int rc = ensure_group(file, "/model", gcpl, where, e);
     for (int i = 0; i < m->n_tensors && rc == HC_OK; i++)
         rc = write_tensor(file, &m->tensors[i], param, gcpl, where, e);
@@ -201,12 +128,12 @@ int model_write(hid_t file, const hc_model *m, const hc_real *param, hc_err *e)
 {
     int rc = check_table(m, e);
     if (rc) return rc;
-    quiet_state q = hdf5_quiet();
+    h5_quiet_state q = h5_quiet();
     char name[1024], where[1100];
     if (H5Fget_name(file, name, sizeof name) < 0) snprintf(name, sizeof name, "(unnamed file)");
     snprintf(where, sizeof where, "writing the model to %s", name);
     rc = write_model(file, m, param, where, e);
-    hdf5_restore(q);
+    h5_restore(q);
     return rc;
 }
 
@@ -251,7 +178,7 @@ static int check_dataset(hid_t ds, const hc_model *m, const hc_tensor *t, const 
     int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
     tensor_dims(t, want);
     if (type < 0 || rank < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        rc = fail_h5(e, what, "cannot read the shape of %s", path);
+        rc = h5_fail(e, what, "cannot read the shape of %s", path);
     } else if (rank != t->rank || memcmp(dims, want, (size_t)rank * sizeof *dims) != 0) {
         char have_s[160], want_s[160];
         format_shape(have_s, sizeof have_s, rank, dims);
@@ -262,8 +189,8 @@ static int check_dataset(hid_t ds, const hc_model *m, const hc_tensor *t, const 
         rc = hc_fail(e, HC_ERR_RUNTIME, "%s: %s holds %s, not floating-point weights", what, path,
                      class_words(H5Tget_class(type)));
     }
-    close_id(type);
-    close_id(space);
+    h5_close(type);
+    h5_close(space);
     return rc;
 }
 
@@ -281,15 +208,15 @@ static int read_tensor(hid_t file, const hc_model *m, const hc_tensor *t, hc_rea
     char path[PATH_BUF];
     tensor_path(path, t);
     htri_t exists = tensor_exists(file, t);
-    if (exists < 0) return fail_h5(e, what, "cannot look up %s", path);
+    if (exists < 0) return h5_fail(e, what, "cannot look up %s", path);
     if (!exists) return hc_fail(e, HC_ERR_RUNTIME, "%s has no %s", what, path);
 
     hid_t ds = H5Dopen2(file, path, H5P_DEFAULT);
-    if (ds < 0) return fail_h5(e, what, "%s is not a dataset", path);
+    if (ds < 0) return h5_fail(e, what, "%s is not a dataset", path);
     hc_real *dst = param + t->offset;
     int rc = check_dataset(ds, m, t, path, what, e);
     if (rc == HC_OK && H5Dread(ds, HC_H5_REAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
-        rc = fail_h5(e, what, "cannot read %s", path);
+        rc = h5_fail(e, what, "cannot read %s", path);
     H5Dclose(ds);
     if (rc) return rc;
 
@@ -305,27 +232,15 @@ int model_read(hid_t file, const hc_model *m, hc_real *param, const char *what, 
 {
     int rc = check_table(m, e);
     if (rc) return rc;
-    quiet_state q = hdf5_quiet();
+    h5_quiet_state q = h5_quiet();
     for (int i = 0; i < m->n_tensors && rc == HC_OK; i++)
         rc = read_tensor(file, m, &m->tensors[i], param, what, e);
-    hdf5_restore(q);
+    h5_restore(q);
     return rc;
 }
 
 /* File access without HDF5's file locks, like the metrics writer: reading weights
  * must not block, or be blocked by, another process that has the file open. */
-static hid_t make_fapl(void)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7)
-    if (fapl >= 0 && H5Pset_file_locking(fapl, 0, 1) < 0) {
-        H5Pclose(fapl);
-        return -1;
-    }
-#endif
-    return fapl;
-}
-
 /* Checks that path is a readable HDF5 file first, so the message says which of
  * "missing", "a directory" or "not HDF5" it is rather than HDF5's internals. */
 static int open_file(const char *path, const char *what, hid_t *file, hc_err *e)
@@ -334,10 +249,10 @@ static int open_file(const char *path, const char *what, hid_t *file, hc_err *e)
     if (stat(path, &st) != 0) return hc_fail(e, HC_ERR_RUNTIME, "%s: %s", what, strerror(errno));
     if (S_ISDIR(st.st_mode)) return hc_fail(e, HC_ERR_RUNTIME, "%s is a directory", what);
     if (H5Fis_hdf5(path) <= 0) return hc_fail(e, HC_ERR_RUNTIME, "%s is not an HDF5 file", what);
-    hid_t fapl = make_fapl();
-    if (fapl < 0) return fail_h5(e, what, "cannot set up file access");
+    hid_t fapl = h5_fapl_nolock();
+    if (fapl < 0) return h5_fail(e, what, "cannot set up file access");
     *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    int rc = *file < 0 ? fail_h5(e, what, "cannot open") : HC_OK;
+    int rc = *file < 0 ? h5_fail(e, what, "cannot open") : HC_OK;
     H5Pclose(fapl);
     return rc;
 }
@@ -347,12 +262,12 @@ int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err 
     char what[4200];
     hid_t file = -1;
     snprintf(what, sizeof what, "init file %s", path);
-    quiet_state q = hdf5_quiet();
+    h5_quiet_state q = h5_quiet();
     int rc = open_file(path, what, &file, e);
     if (rc == HC_OK) {
         rc = model_read(file, m, param, what, e);
         H5Fclose(file);
     }
-    hdf5_restore(q);
+    h5_restore(q);
     return rc;
 }

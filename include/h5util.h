@@ -1,0 +1,32 @@
+/* h5util.h - what every HDF5 user in hyperclip needs: quiet errors turned into one
+ * message with the operating system's reason, and closing ids of any kind. */
+#ifndef HC_H5UTIL_H
+#define HC_H5UTIL_H
+#include <hdf5.h>
+#include <stdarg.h>
+#include "error.h"
+
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} h5_quiet_state;
+
+/* Silences HDF5's automatic error printing (our own message says what failed) and
+ * returns the caller's setting for h5_restore(). */
+h5_quiet_state h5_quiet(void);
+void h5_restore(h5_quiet_state q);
+
+/* Records "WHERE: WHAT (reason)", the reason being the operating system's (e.g. "No
+ * space left on device") when HDF5 recorded one. Call it right after the failing HDF5
+ * call: the next API call clears HDF5's error stack. Returns HC_ERR_RUNTIME. */
+int h5_fail(hc_err *e, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int h5_vfail(hc_err *e, const char *where, const char *fmt, va_list ap);
+
+/* Closes an id of any kind; ignores negative ids. */
+void h5_close(hid_t id);
+
+/* File access properties with HDF5's file locking off: a reader holding the file open
+ * (h5py, hyperclip info) must not make the trainer's next write fail. */
+hid_t h5_fapl_nolock(void);
+
+#endif

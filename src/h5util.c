@@ -1,0 +1,81 @@
+/* h5util.c - HDF5 error handling and clean-up shared by metrics, model_io, info, ckpt. */
+#include "h5util.h"
+#include <stdio.h>
+#include <string.h>
+
+h5_quiet_state h5_quiet(void)
+{
+    h5_quiet_state q = {NULL, NULL};
+    H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+void h5_restore(h5_quiet_state q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
+
+typedef struct {
+    char text[256];
+} h5_reason;
+
+/* HDF5 records the operating system's reason in its innermost error as
+ * "error message = '...'"; take that, else the innermost error's text. */
+static herr_t find_reason(unsigned n, const H5E_error2_t *err, void *data)
+{
+    static const char key[] = "error message = '";
+    h5_reason *r = data;
+    const char *p = err->desc ? strstr(err->desc, key) : NULL;
+    if (p) {
+        p += sizeof key - 1;
+        size_t len = strcspn(p, "'");
+        if (len >= sizeof r->text) len = sizeof r->text - 1;
+        memcpy(r->text, p, len);
+        r->text[len] = '\0';
+        return 1; /* stop the walk */
+    }
+    if (n == 0 && err->desc) snprintf(r->text, sizeof r->text, "%s", err->desc);
+    return 0;
+}
+
+int h5_vfail(hc_err *e, const char *where, const char *fmt, va_list ap)
+{
+    char what[512];
+    h5_reason r = {""};
+    vsnprintf(what, sizeof what, fmt, ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_reason, &r);
+    if (r.text[0]) return hc_fail(e, HC_ERR_RUNTIME, "%s: %s (%s)", where, what, r.text);
+    return hc_fail(e, HC_ERR_RUNTIME, "%s: %s", where, what);
+}
+
+int h5_fail(hc_err *e, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = h5_vfail(e, where, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void h5_close(hid_t id)
+{
+    if (id < 0) return;
+    switch (H5Iget_type(id)) {
+    case H5I_FILE: H5Fclose(id); break;
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_ATTR: H5Aclose(id); break;
+    case H5I_GENPROP_LST: H5Pclose(id); break;
+    default: break;
+    }
+}
+
+hid_t h5_fapl_nolock(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_file_locking(fapl, 0, 1) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+    return fapl;
+}
