@@ -16,4 +16,8 @@ int model_read(hid_t file, const hc_model *m, hc_real *param, const char *what, 
 /* Opens `path` read-only and reads /model (the --init option). */
 int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err *e);
 
+/* The model a file's weights belong to: its root attribute "model" (checkpoints,
+ * metrics), else "cnn" when it has /model/conv1, else "mlp". */
+int model_file_kind(const char *path, char *name, size_t size, hc_err *e);
+
 #endif

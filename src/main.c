@@ -70,9 +70,13 @@ static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
     dataset_load(&ds, opt.data_path, opt.dataset_name, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     hc_train_opts topt;
+    char model[16];
     train_opts_defaults(&topt);
     topt.data_path = opt.data_path;
     topt.init_path = opt.checkpoint_path;
+    model_file_kind(opt.checkpoint_path, model, sizeof model, e);
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    topt.model_name = model;
     if (trainer_init(&t, &topt, &ds, MPI_COMM_WORLD, e)) goto out;
     double loss, err;
     if (!trainer_evaluate(&t, &ds.test, &loss, &err, e) && rank == 0)

@@ -271,3 +271,28 @@ int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err 
     h5_restore(q);
     return rc;
 }
+
+int model_file_kind(const char *path, char *name, size_t size, hc_err *e)
+{
+    hid_t file;
+    char what[4200];
+    snprintf(what, sizeof what, "weights file %s", path);
+    h5_quiet_state q = h5_quiet();
+    if (open_file(path, what, &file, e)) {
+        h5_restore(q);
+        return e->code;
+    }
+    snprintf(name, size, "%s", H5Lexists(file, "/model/conv1", H5P_DEFAULT) > 0 ? "cnn" : "mlp");
+    if (H5Aexists(file, "model") > 0) {
+        hid_t a = H5Aopen(file, "model", H5P_DEFAULT), ft = a < 0 ? -1 : H5Aget_type(a);
+        char buf[64] = "";
+        if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) == 0 &&
+            H5Tget_size(ft) < sizeof buf && H5Aread(a, ft, buf) >= 0 && buf[0])
+            snprintf(name, size, "%s", buf);
+        h5_close(ft);
+        h5_close(a);
+    }
+    h5_restore(q);
+    H5Fclose(file);
+    return 0;
+}

@@ -18,7 +18,7 @@ same() { "$H5DIFF" "$1" "$2" "$3" "$3" >/dev/null 2>&1; }   # exact comparison
 
 # ---- exact resume, same rank count ----
 for n in 1 2; do
-    mp $n --checkpoint "$dir/full$n.h5" --metrics "$dir/fullm$n.h5" >/dev/null 2>&1
+    mp $n --checkpoint "$dir/full$n.h5" --metrics "$dir/fullm$n.h5" > "$dir/full$n.out" 2>&1
     mp $n --checkpoint "$dir/part$n.h5" --metrics "$dir/partm$n.h5" --max-steps 25 >/dev/null 2>&1
     mp $n --checkpoint "$dir/part$n.h5" --metrics "$dir/partm$n.h5" --resume "$dir/part$n.h5" > "$dir/res$n.out" 2>&1
     t "$n rank(s): stopped at step 25 (mid-epoch) and resumed: weights bitwise equal to the uninterrupted run" \
@@ -28,6 +28,12 @@ for n in 1 2; do
     t "$n rank(s): metrics per-epoch losses and errors equal" \
       'for c in train_loss test_loss test_error; do same "$dir/fullm$n.h5" "$dir/partm$n.h5" /epochs/$c || exit 1; done'
 done
+
+# ---- eval reads a checkpoint's weights and scores them as the run did ----
+mp 2 --checkpoint "$dir/early.h5" --max-steps 2 > "$dir/early.out" 2>&1   # an error well above 0
+want=$(sed -n 's/^final test error: \([0-9.]*%\).*/\1/p' "$dir/early.out")
+"$MPIRUN" -np 2 "$HYPERCLIP" eval --checkpoint "$dir/early.h5" --data "$dir/data" > "$dir/eval.out" 2>&1
+t "eval --checkpoint on 2 ranks reports the run's final test error ($want)" '[ -n "$want" ] && grep -q "test_error $want" "$dir/eval.out"' "$dir/eval.out"
 
 # ---- resume onto another rank count ----
 mp 2 --checkpoint "$dir/x.h5" --metrics "$dir/xm.h5" --max-steps 30 >/dev/null 2>&1
