@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # jobs/lib.sh - the part of the Slurm job scripts that train.sbatch and sweep.sbatch
 # share: MPI environment, the log banner, and running hyperclip so that a signal makes it
 # checkpoint and the job requeue itself. Sourced by bash (the job scripts), not run.

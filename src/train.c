@@ -350,14 +350,13 @@ static int weights_agree(hc_trainer *t, hc_err *e)
 /* Epoch end (or the run's end mid-epoch): evaluate, check ranks, print, record. The
  * epoch's loss sums restart only at a real epoch end, so a checkpoint taken mid-epoch
  * continues the epoch's train_loss exactly. */
-static int end_of_epoch(hc_trainer *t, int complete, double epoch_seconds, double eta,
-                        double run_started, double *test_error, hc_err *e)
+static int end_of_epoch(hc_trainer *t, int complete, double epoch_seconds, double rate,
+                        double eta, double run_started, double *test_error, hc_err *e)
 {
     double test_loss, err;
     if (trainer_evaluate(t, &t->ds->test, &test_loss, &err, e)) return e->code;
     if (weights_agree(t, e)) return e->code;
     double train_loss = t->epoch_samples ? t->epoch_loss_sum / t->epoch_samples : NAN;
-    double rate = epoch_seconds > 0 ? t->epoch_samples / epoch_seconds : 0.0;
     *test_error = err;
     if (t->comm.rank == 0) {
         char s_el[32], s_eta[32];
@@ -424,7 +423,7 @@ int trainer_run(hc_trainer *t, hc_err *e)
     int tty = t->comm.rank == 0 && (t->opt.progress > 0 || (t->opt.progress < 0 && on_terminal()));
     t->opt.progress = tty;
     double started = now(), epoch_started = started, last_bar = 0.0, test_error = NAN;
-    long first_step = t->step;
+    long first_step = t->step, samples_before = t->epoch_samples;  /* of a resumed epoch */
     char first_bad[64] = "";
     int diverged = 0;
 
@@ -450,9 +449,12 @@ int trainer_run(hc_trainer *t, hc_err *e)
         if (epoch_done || diverged || t->step == total) {
             double el = now() - started;
             double eta = el / (double)(t->step - first_step) * (double)(total - t->step);
-            if (end_of_epoch(t, epoch_done, now() - epoch_started, eta, started, &test_error, e))
+            double secs = now() - epoch_started;
+            double rate = (double)(t->epoch_samples - samples_before) / secs;
+            if (end_of_epoch(t, epoch_done, secs, rate, eta, started, &test_error, e))
                 return e->code;
             epoch_started = now();
+            samples_before = 0;
         }
         if (diverged) break;                     /* keep the last good checkpoint */
         long every = t->opt.checkpoint_every;

@@ -1,0 +1,303 @@
+#!/bin/bash
+# The Slurm job scripts against a real single-node Slurm cluster brought up on localhost
+# (munged, slurmctld, slurmd, all state in a private temporary folder): a training job
+# (jobs/train.sbatch) is preempted with SIGUSR1, checkpoints, requeues itself, runs again
+# from the checkpoint and completes with weights bitwise equal to an uninterrupted run's.
+# Then a two-cell sweep (jobs/sweep.sbatch) runs, and skips its cells when submitted again.
+#
+# Needs root (slurmd launches the jobs) and the packages slurmctld slurmd slurm-client
+# munge; installs them when missing and it can. Takes about a minute on idle cores, two
+# or three on a busy machine.
+set -u
+: "${HYPERCLIP:=./hyperclip}" "${TESTBIN:=tests}" "${srcdir:=.}"
+: "${MPIRUN:=mpirun}" "${H5DIFF:=h5diff}"
+PATH=$PATH:/usr/sbin:/sbin
+HYPERCLIP=$(cd "$(dirname "$HYPERCLIP")" && pwd)/$(basename "$HYPERCLIP")
+JOBS=$(cd "$srcdir/jobs" && pwd)
+# shellcheck source=jobs/lib.sh
+. "$JOBS/lib.sh"   # for hc_epochs_recorded
+
+i=0
+ok()      { i=$((i + 1)); echo "ok $i - $*"; }
+not_ok()  { i=$((i + 1)); echo "not ok $i - $*"; }
+comment() { sed 's/^/# /'; }
+# check DESCRIPTION COMMAND... : one TAP point from a command's exit status.
+check()   { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+# Ends the test early: the remaining points cannot run.
+bail()    { not_ok "$*"; echo "1..$i"; exit 1; }
+# Last lines of the daemons' logs and of the job log, as TAP comments.
+show_logs() {
+    local f
+    for f in "$tmp"/log/*.log "$@"; do
+        [ -f "$f" ] || continue
+        echo "# --- $f (last 25 lines)"
+        tail -25 "$f" | comment
+    done
+}
+# wait_for SECONDS COMMAND... : polls every half second until the command succeeds.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.5
+    done
+}
+
+# ---- the packages --------------------------------------------------------------------
+pkgs="slurmctld slurmd slurm-client munge"
+have_slurm() {
+    local c
+    for c in slurmctld slurmd sbatch squeue scontrol sinfo scancel munged mungekey munge; do
+        command -v "$c" >/dev/null 2>&1 || return 1
+    done
+}
+if ! have_slurm && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "# installing $pkgs"
+    export DEBIAN_FRONTEND=noninteractive
+    # shellcheck disable=SC2086
+    timeout 300 apt-get install -y -q $pkgs >/dev/null 2>&1 ||
+        { timeout 300 apt-get update -q >/dev/null 2>&1 &&
+          timeout 300 apt-get install -y -q $pkgs >/dev/null 2>&1; }
+fi
+have_slurm || bail "slurm packages missing ($pkgs)"
+ok "slurm packages present ($(slurmctld -V 2>&1))"
+[ "$(id -u)" -eq 0 ] || bail "needs root: slurmd must run as root to start jobs"
+
+# ---- the cluster -----------------------------------------------------------------------
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hc-slurm.XXXXXX") || bail "mktemp failed"
+# munged insists that its folders are not writable by others and are searchable: 711.
+chmod 711 "$tmp"
+mkdir -p "$tmp/munge" "$tmp/state" "$tmp/spool" "$tmp/log" "$tmp/work"
+chmod 711 "$tmp/munge"  # 700 fails: "execute permissions for all required"
+munged_pid="" ctld_pid="" slurmd_pid="" jobs_submitted=""
+
+# Teardown, always: our jobs, the daemons by PID (slurmd, slurmctld, munged), whatever a
+# job left behind (found by the SLURM_CONF of this cluster in its environment), the folder.
+teardown() {
+    local p n left=""
+    if [ -n "$jobs_submitted" ] && [ -n "$ctld_pid" ]; then
+        # shellcheck disable=SC2086
+        timeout 10 scancel $jobs_submitted 2>/dev/null
+        wait_for 20 sh -c "[ -z \"\$(timeout 5 squeue -h -o %i 2>/dev/null)\" ]"
+    fi
+    for p in "$slurmd_pid" "$ctld_pid" "$munged_pid"; do
+        [ -n "$p" ] || continue
+        kill "$p" 2>/dev/null
+        for n in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [ "$p" = $$ ] && continue
+        tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" | grep -qxF "SLURM_CONF=$tmp/slurm.conf" &&
+            left="$left $p"
+    done
+    # shellcheck disable=SC2086
+    [ -n "$left" ] && kill -9 $left 2>/dev/null
+    rm -rf "$tmp"
+}
+trap teardown EXIT
+trap 'exit 1' INT TERM HUP
+
+# The daemons run in the foreground (so that $! is their PID) and in a session of their
+# own (setsid, which does not fork here: this shell has no job control), so that a Ctrl-C
+# to `make check` stops them only through the teardown, after the jobs.
+mungekey --create --keyfile="$tmp/munge/munge.key" >/dev/null 2>&1
+setsid munged --foreground --key-file="$tmp/munge/munge.key" --socket="$tmp/munge/munge.socket" \
+    --pid-file="$tmp/munge/munged.pid" --seed-file="$tmp/munge/munged.seed" \
+    --log-file="$tmp/log/munged.log" </dev/null >"$tmp/log/munged.out" 2>&1 &
+munged_pid=$!
+munge_works() { munge -n -S "$tmp/munge/munge.socket" 2>/dev/null |
+                unmunge -S "$tmp/munge/munge.socket" >/dev/null 2>&1; }
+if wait_for 10 munge_works; then ok "munged runs on a private socket (pid $munged_pid)"
+else show_logs "$tmp/log/munged.out"; bail "munged did not start"; fi
+
+# Two free TCP ports, so that a Slurm already on this machine is left alone.
+port_free() { ! ss -Htln 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"; }
+port=$((20000 + ($$ % 20000) / 2 * 2))
+while ! port_free $port || ! port_free $((port + 1)); do port=$((port + 2)); done
+host=$(hostname -s)
+cpus=$(nproc --all)  # plain nproc obeys OMP_NUM_THREADS
+mem=$(free -m | awk '/^Mem:/ {print $2}')
+mem=$((mem - (mem / 10 > 512 ? mem / 10 : 512)))  # leave a margin: less than slurmd finds
+cat > "$tmp/slurm.conf" <<EOF
+ClusterName=hctest
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+SlurmUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$tmp/munge/munge.socket,cred_expire=10
+StateSaveLocation=$tmp/state
+SlurmdSpoolDir=$tmp/spool
+SlurmctldPidFile=$tmp/slurmctld.pid
+SlurmdPidFile=$tmp/slurmd.pid
+SlurmctldLogFile=$tmp/log/slurmctld.log
+SlurmdLogFile=$tmp/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=pmix
+ReturnToService=2
+JobRequeue=1
+SchedulerParameters=bf_interval=5,sched_interval=5
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+export SLURM_CONF=$tmp/slurm.conf
+setsid slurmctld -D -f "$SLURM_CONF" </dev/null >"$tmp/log/slurmctld.out" 2>&1 &
+ctld_pid=$!
+setsid slurmd -D -f "$SLURM_CONF" </dev/null >"$tmp/log/slurmd.out" 2>&1 &
+slurmd_pid=$!
+# Their PID files have the last word (should setsid have forked after all).
+[ -s "$tmp/munge/munged.pid" ] && munged_pid=$(cat "$tmp/munge/munged.pid")
+node_idle() { [ "$(sinfo -h -o %T 2>/dev/null)" = idle ]; }
+if wait_for 30 node_idle; then
+    [ -s "$tmp/slurmctld.pid" ] && ctld_pid=$(cat "$tmp/slurmctld.pid")
+    [ -s "$tmp/slurmd.pid" ] && slurmd_pid=$(cat "$tmp/slurmd.pid")
+    ok "slurmctld and slurmd up, node $host idle ($cpus CPUs, ${mem} MB)"
+else echo "# sinfo: $(sinfo 2>&1)"; show_logs "$tmp/log/slurmctld.out" "$tmp/log/slurmd.out"
+     bail "node not idle within 30 s"; fi
+
+# ---- an uninterrupted reference run --------------------------------------------------
+w=$tmp/work
+cd "$w" || bail "cd $w"
+# One binary for the reference and the job, even if the build tree is rebuilt meanwhile.
+cp "$HYPERCLIP" "$w/hyperclip" || bail "cannot copy $HYPERCLIP"
+HYPERCLIP=$w/hyperclip
+"$TESTBIN/gen_data" "$w/data" --train 8000 --test 500 --rows 28 --cols 28 >/dev/null ||
+    bail "gen_data failed"
+# 4 epochs of 1000 small steps: about 8 s on 2 idle cores, long enough to be interrupted
+# after its first checkpoints (every 100 steps).
+STACK='adam / sgd(alpha=1e-4, clip=on)'
+EPOCHS=4
+EXTRA_ARGS="--batch 8 --seed 3"
+CHECKPOINT_EVERY=100
+ref_start=$SECONDS
+# shellcheck disable=SC2086
+"$MPIRUN" -np 2 "$HYPERCLIP" train --data "$w/data" --stack "$STACK" --epochs $EPOCHS \
+    $EXTRA_ARGS --progress never --checkpoint "$w/ref.h5" \
+    --checkpoint-every $CHECKPOINT_EVERY --metrics "$w/ref-metrics.h5" >"$w/ref.out" 2>&1
+code=$?
+ref_secs=$((SECONDS - ref_start))
+# The job's remaining waits scale with how fast this machine is right now (a loaded
+# machine can be 10 times slower): the whole run again, three times over, at least 90 s.
+run_bound=$((3 * ref_secs > 90 ? 3 * ref_secs : 90))
+if [ $code -eq 0 ]; then ok "reference run, uninterrupted: mpirun -np 2, exit 0, ${ref_secs}s"
+else comment < "$w/ref.out"; bail "reference run failed with exit code $code"; fi
+
+# ---- the training job: preempted, requeued, resumed ----------------------------------
+run=$w/run
+log=$w/train.out
+# The settings go through the environment (sbatch exports it all): --export=NAME=VALUE
+# would cut STACK at its commas.
+job=$(HYPERCLIP=$HYPERCLIP DATA=$w/data STACK=$STACK EPOCHS=$EPOCHS RUN_DIR=$run \
+      CHECKPOINT_EVERY=$CHECKPOINT_EVERY EXTRA_ARGS=$EXTRA_ARGS \
+      sbatch --parsable -n 2 -o "$log" "$JOBS/train.sbatch" 2>"$w/sbatch.err")
+if [ -n "$job" ]; then ok "sbatch jobs/train.sbatch: job $job"; jobs_submitted=$job
+else comment < "$w/sbatch.err"; bail "sbatch failed"; fi
+
+job_field() {  # job_field NAME: a field of `scontrol show job`, e.g. JobState, Restarts
+    scontrol -o show job "$job" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+job_ended() { case $(job_field JobState) in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)
+               return 0 ;; esac; return 1; }
+# Polls end early when the job has ended (e.g. failed): the conditions test job_ended too.
+running_with_ckpt() { [ -f "$run/ckpt.h5" ] || job_ended; }
+if wait_for 60 running_with_ckpt && [ "$(job_field JobState)" = RUNNING ]; then
+    ok "the job runs and has written a checkpoint ($(grep -c . "$log" 2>/dev/null) log lines)"
+else
+    echo "# job state: $(job_field JobState) $(job_field Reason)"
+    show_logs "$log"; bail "no running job with a checkpoint within 60 s"
+fi
+
+# Preempt it as a scheduler would: SIGUSR1 to the batch shell, which passes it on.
+if scancel --signal=USR1 --batch "$job" 2>"$w/scancel.err"; then
+    ok "scancel --signal=USR1 --batch $job"
+else comment < "$w/scancel.err"; not_ok "scancel --signal=USR1 --batch $job"; fi
+
+requeued() { grep -q "stopped after writing a checkpoint: requeueing" "$log" 2>/dev/null; }
+if wait_for 30 requeued; then ok "the job checkpointed, exited 75 and requeued itself"
+else show_logs "$log"; bail "no checkpoint and requeue within 30 s of the signal"; fi
+grep -q "^stopped by a signal at step" "$log" &&
+    stopped_at=$(sed -n 's/^stopped by a signal at step \([0-9]*\).*/\1/p' "$log" | head -1)
+echo "# hyperclip stopped at step ${stopped_at:-?} of $((EPOCHS * 1000))"
+
+restarted() { grep -q "SLURM_RESTART_COUNT=1" "$log" 2>/dev/null; }
+restarted_or_ended() { restarted || job_ended; }
+if wait_for 60 restarted_or_ended && restarted; then ok "the job ran again: SLURM_RESTART_COUNT=1 in its log"
+else echo "# job state: $(job_field JobState) $(job_field Reason)"; show_logs "$log"
+     bail "the job did not run again within 60 s"; fi
+
+if wait_for $run_bound job_ended; then :; else
+    echo "# job state: $(job_field JobState)"; show_logs "$log"
+    bail "the job did not end within $run_bound s"
+fi
+state=$(job_field JobState) restarts=$(job_field Restarts)
+jobs_submitted=""
+if [ "$state" = COMPLETED ] && [ "$restarts" = 1 ]; then
+    ok "the job completed after one requeue (JobState=$state Restarts=$restarts)"
+else show_logs "$log"; not_ok "the job ended as JobState=$state Restarts=$restarts"; fi
+check "its log says it resumed from the checkpoint and completed" \
+    grep -q "^resumed from .*ckpt.h5 at step" "$log"
+if ! grep -q "done: the run is complete" "$log"; then
+    show_logs "$log"; not_ok "its log ends with 'done: the run is complete'"
+else ok "its log ends with 'done: the run is complete'"; fi
+
+if out=$("$H5DIFF" "$w/ref.h5" "$run/ckpt.h5" /model /model 2>&1); then
+    ok "final weights /model bitwise equal to the uninterrupted run's (h5diff, no tolerance)"
+else echo "$out" | head -20 | comment; not_ok "final weights /model differ from the uninterrupted run's"; fi
+if out=$("$H5DIFF" "$w/ref-metrics.h5" "$run/metrics.h5" /steps/loss /steps/loss 2>&1) &&
+   out=$("$H5DIFF" "$w/ref-metrics.h5" "$run/metrics.h5" /epochs/test_error /epochs/test_error 2>&1)
+then ok "metrics /steps/loss and /epochs/test_error equal to the uninterrupted run's"
+else echo "$out" | head -20 | comment; not_ok "metrics differ from the uninterrupted run's"; fi
+
+# ---- the sweep: a job array over a grid, skipping completed cells --------------------
+grid=$("$JOBS/sweep.sbatch" --print-grid 2>&1)
+n=$(echo "$grid" | grep -c '^[0-9]')
+file_array=$(sed -n 's/^#SBATCH --array=\([^ ]*\).*/\1/p' "$JOBS/sweep.sbatch")
+if echo "$grid" | head -1 | grep -q -- "--array=0-$((n - 1)) " && [ "$file_array" = "0-$((n - 1))" ]
+then ok "sweep --print-grid lists $n cells; the file's #SBATCH --array=$file_array matches"
+else echo "$grid" | head -3 | comment; not_ok "sweep grid of $n cells, but #SBATCH --array=$file_array"; fi
+
+"$TESTBIN/gen_data" "$w/small" --train 512 --test 128 --rows 8 --cols 8 >/dev/null
+export STACK_PRIMARIES=sgd ALPHAS=0.01 CLIPS="on off" TRIALS=1 EPOCHS_SGD=2
+cells="sgd_sgd_a0.01_clipon_t1 sgd_sgd_a0.01_clipoff_t1"
+grid=$("$JOBS/sweep.sbatch" --print-grid 2>&1)
+check "sweep --print-grid names the cells of a 2-cell grid: $cells" \
+    test "$(echo "$grid" | awk '/^[0-9]/ {printf "%s%s", s, $2; s=" "}')" = "$cells"
+sweep() {  # sweep N: submits the 2-cell sweep, waits for it to end; its logs: sweepN-*.out
+    array=$(HYPERCLIP=$HYPERCLIP DATA=$w/small RUN_DIR=$w/sweep EXTRA_ARGS="--batch 32" \
+            sbatch --parsable --array=0-1 -n 1 -o "$w/sweep$1-%A_%a.out" \
+            "$JOBS/sweep.sbatch" 2>"$w/sbatch.err") || { comment < "$w/sbatch.err"; return 1; }
+    jobs_submitted=$array
+    # squeue lists pending, running and completing tasks: none left means all ended.
+    if ! wait_for 60 sh -c "[ -z \"\$(squeue -h -j $array -o %i 2>/dev/null)\" ]"; then
+        squeue -j "$array" | comment; show_logs "$w"/sweep"$1"-*.out; return 1
+    fi
+    jobs_submitted=""
+    states=$(scontrol -o show job "$array" | tr ' ' '\n' | sed -n 's/^JobState=//p' |
+             sort | uniq -c | awk '{printf "%s%s %s", s, $1, $2; s=", "}')
+    [ "$states" = "2 COMPLETED" ] || { echo "# states: $states"; show_logs "$w"/sweep"$1"-*.out; return 1; }
+}
+check "sweep: both array tasks of a 2-cell sweep completed" sweep 1
+complete=0
+for c in $cells; do
+    [ "$(hc_epochs_recorded "$w/sweep/$c.metrics.h5")" = 2 ] && [ -f "$w/sweep/$c.ckpt.h5" ] &&
+        complete=$((complete + 1))
+done
+check "sweep: each cell has its checkpoint and a metrics file with 2 epochs" [ $complete = 2 ]
+sums=$(cksum "$w"/sweep/*.h5)
+check "sweep submitted again: both tasks completed" sweep 2
+skipped=$(cat "$w"/sweep2-*.out 2>/dev/null | grep -c "is complete (2 epochs in .*): skipping")
+if [ "$skipped" = 2 ] && [ "$(cksum "$w"/sweep/*.h5)" = "$sums" ]; then
+    ok "sweep submitted again: both cells skipped as complete, their files untouched"
+else cat "$w"/sweep2-*.out | comment; not_ok "sweep submitted again: $skipped of 2 cells skipped"; fi
+
+echo "# took ${SECONDS} s"
+echo "1..$i"
