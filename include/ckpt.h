@@ -7,8 +7,8 @@
  *                                          | RMSProp s), update derivatives, clip state
  *   /state/level<k>/{raw, clip_avg, buf, D_alpha, D_mu}       levels >= 2
  *   attributes: counters on /state (step, epoch, pos, updates, ...), identity on the root
- *   (format, format_version, stack, model, dataset, global_batch, n_train, nranks,
- *   version, seed, shuffle).
+ *   (format, format_version, stack, model, dataset, normalization, global_batch, n_train,
+ *   nranks, version, seed, shuffle).
  * Nothing depends on the rank count that wrote it. Writing builds the file in memory,
  * then writes a temporary file in the same folder, fsyncs it, renames it over the old
  * checkpoint and fsyncs the folder: at any moment a complete checkpoint exists. */

@@ -51,7 +51,14 @@ struct hc_model {
 int model_mlp_create(hc_model *m, int input_size, int hidden, int n_classes, int max_batch,
                      hc_err *e);
 
-/* Creates a model by name ("mlp"). */
+/* The CIFAR-10 CNN of the spec: conv 3x3 (channels -> 16) -> ReLU -> conv 3x3 (16 -> 16)
+ * -> ReLU -> Linear(16 (height-4)(width-4) -> 128) -> tanh -> Linear(128 -> classes) ->
+ * tanh -> log-softmax, NLL; stride 1, no padding. Tensors conv1/conv2 weight (16, in, 3, 3)
+ * and bias, fc1/fc2 weight and bias. Workspace for max_batch samples. */
+int model_cnn_create(hc_model *m, int channels, int height, int width, int n_classes,
+                     int max_batch, hc_err *e);
+
+/* Creates a model by name ("mlp" or "cnn"). */
 int model_create(hc_model *m, const char *name, int channels, int height, int width,
                  int n_classes, int max_batch, hc_err *e);
 void model_destroy(hc_model *m);

@@ -21,6 +21,7 @@
 typedef struct {
     const char *data_path;      /* --data */
     const char *dataset_name;   /* --dataset, NULL: inferred */
+    const char *normalize;      /* --normalize train-stats|authors|unit, NULL: the data set's default */
     const char *model_name;     /* --model, "mlp" */
     const char *stack_text;     /* --stack */
     int epochs;                 /* --epochs, 1 */

@@ -99,7 +99,8 @@ static int write_state(hid_t f, const hc_trainer *t)
 {
     int rc = put_str(f, "format", HC_CKPT_FORMAT) || put_long(f, "format_version", HC_CKPT_VERSION) ||
              put_str(f, "stack", t->stack_canon) || put_str(f, "model", t->model.name) ||
-             put_str(f, "dataset", t->ds->name) || put_long(f, "global_batch", t->opt.batch) ||
+             put_str(f, "dataset", t->ds->name) || put_str(f, "normalization", t->ds->normalization) ||
+             put_long(f, "global_batch", t->opt.batch) ||
              put_long(f, "n_train", t->ds->train.n) || put_long(f, "nranks", t->comm.size) ||
              put_str(f, "version", HC_VERSION) || put_long(f, "seed", t->opt.seed) ||
              put_long(f, "shuffle", t->opt.shuffle);
@@ -249,7 +250,8 @@ static int check_identity(hid_t f, const hc_trainer *t, ctx *c)
                        c->path, v, HC_CKPT_VERSION);
     const struct { const char *name, *mine, *flag; } str[] = {
         {"model", t->model.name, "--model"}, {"dataset", t->ds->name, "--dataset"},
-        {"stack", t->stack_canon, "--stack"}};
+        {"stack", t->stack_canon, "--stack"},
+        {"normalization", t->ds->normalization, "--normalize"}};
     for (size_t i = 0; i < sizeof str / sizeof *str; i++) {
         if (get_str(f, str[i].name, s, sizeof s, c)) return c->e->code;
         if (strcmp(s, str[i].mine))

@@ -102,6 +102,7 @@ int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *
     const option table[] = {
         {"data", ARG_STRING, &o->data_path, 0, 0},
         {"dataset", ARG_STRING, &o->dataset_name, 0, 0},
+        {"normalize", ARG_STRING, &o->normalize, 0, 0},
         {"model", ARG_STRING, &o->model_name, 0, 0},
         {"stack", ARG_STRING, &o->stack_text, 0, 0},
         {"epochs", ARG_INT, &o->epochs, 1, 1000000},
@@ -167,10 +168,13 @@ void cli_usage(FILE *f)
 void cli_train_help(FILE *f)
 {
     fputs("usage: mpirun -np N hyperclip train [options]\n\n"
-          "  --data PATH         data folder: MNIST/Fashion-MNIST IDX files (.gz or plain)\n"
-          "                      [" HC_DEFAULT_DATA "]\n"
-          "  --dataset NAME      mnist | fashion-mnist (default: inferred from the path)\n"
-          "  --model NAME        mlp [mlp]\n"
+          "  --data PATH         data folder: MNIST/Fashion-MNIST IDX files or CIFAR-10 batch\n"
+          "                      files (.gz or plain) [" HC_DEFAULT_DATA "]\n"
+          "  --dataset NAME      mnist | fashion-mnist | cifar10 (default: inferred from the files)\n"
+          "  --normalize HOW     inputs: train-stats (per-channel mean/std of the training set;\n"
+          "                      CIFAR-10's default) | authors (the clipping paper's notebook\n"
+          "                      constants) | unit (pixel/255; MNIST's default)\n"
+          "  --model NAME        mlp | cnn [mlp]\n"
           "  --stack SPEC        optimizer stack, primary first [adam / sgd(alpha=1e-3, clip=on)]\n"
           "                      e.g. 'adam(alpha=1e-3) / sgd(alpha=1e-2, clip=on)'\n"
           "                      level 1: sgd(alpha, mu) adam(alpha, beta1, beta2) adagrad(alpha)\n"

@@ -41,6 +41,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
     }
     bli_thread_set_num_threads(opt.threads);
     dataset_load(&ds, opt.data_path, opt.dataset_name, e);
+    if (!e->code && opt.normalize) dataset_set_normalization(&ds, opt.normalize, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
     if (rank == 0) print_start(&t, opt.threads);

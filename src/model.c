@@ -10,7 +10,7 @@ int model_create(hc_model *m, const char *name, int channels, int height, int wi
     if (strcmp(name, "mlp") == 0)
         return model_mlp_create(m, channels * height * width, 128, n_classes, max_batch, e);
     if (strcmp(name, "cnn") == 0)
-        return hc_fail(e, HC_ERR_USAGE, "model 'cnn' is not available yet (use --model mlp)");
+        return model_cnn_create(m, channels, height, width, n_classes, max_batch, e);
     return hc_fail(e, HC_ERR_USAGE, "unknown --model '%s' (expected mlp or cnn)", name);
 }
 

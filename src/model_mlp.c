@@ -34,6 +34,16 @@ static void set_tensor(hc_model *m, int t, const char *layer, const char *param,
     *offset += T->count;
 }
 
+/* rows[i][j] = tanh(rows[i][j] + b[j]) over n rows of `cols`: one flat, branch-free
+ * pass that the compiler vectorises (hc_tanh_vec, not libm's one-call-per-element). */
+static void bias_tanh(hc_real *restrict rows, const hc_real *restrict b, int n, int cols)
+{
+    for (int i = 0; i < n; i++) {
+        hc_real *restrict r = rows + (size_t)i * cols;
+        for (int j = 0; j < cols; j++) r[j] = hc_tanh_vec(r[j] + b[j]);
+    }
+}
+
 /* x -> h1 -> out (tanh outputs of layer 2, not yet log-softmaxed) */
 static void forward(mlp *p, const hc_real *param, const hc_tensor *T, const hc_real *x, int n)
 {
@@ -42,22 +52,57 @@ static void forward(mlp *p, const hc_real *param, const hc_tensor *T, const hc_r
     const hc_real *w2 = param + T[W2].offset, *b2 = param + T[B2].offset;
 
     gemm(n, H, in, 1, x, in, 1, w1, 1, in, 0, p->h1, H, 1);          /* x W1^T */
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < H; j++) p->h1[i * H + j] = hc_tanh(p->h1[i * H + j] + b1[j]);
+    bias_tanh(p->h1, b1, n, H);
     gemm(n, C, H, 1, p->h1, H, 1, w2, 1, H, 0, p->out, C, 1);        /* h1 W2^T */
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < C; j++) p->out[i * C + j] = hc_tanh(p->out[i * C + j] + b2[j]);
+    bias_tanh(p->out, b2, n, C);
 }
 
-/* Replaces each row of tanh outputs by its log-softmax; returns the row's lse. */
+/* The largest value of a row; a NaN only gets in when it comes first, and then every
+ * difference from it, and so the row's loss, is NaN (the loss then says "diverged"). */
+static hc_real row_max(const hc_real *row, int C)
+{
+    hc_real mx = row[0];
+    for (int j = 1; j < C; j++) mx = row[j] > mx ? row[j] : mx;
+    return mx;
+}
+
+/* Replaces each row of tanh outputs by its log-softmax; returns the row's lse.
+ * (Evaluation only; the training step has its own vectorised pass.) */
 static hc_real log_softmax_row(hc_real *row, int C)
 {
-    hc_real mx = row[0], sum = 0;
-    for (int j = 1; j < C; j++) mx = row[j] > mx ? row[j] : mx;
+    hc_real mx = row_max(row, C), sum = 0;
     for (int j = 0; j < C; j++) sum += hc_exp(row[j] - mx);
     hc_real lse = mx + hc_log(sum);
     for (int j = 0; j < C; j++) row[j] -= lse;
     return lse;
+}
+
+/* The loss of n rows of tanh outputs t (n x C) and its gradient at the pre-activation
+ * of layer 2: d = scale (softmax(t) - onehot(y)) (1 - t^2). Returns the sum of the
+ * per-sample losses. The exponentials go through one flat vectorised pass over d
+ * (used as scratch), since a row of 10 classes is too short to vectorise by itself. */
+static double softmax_loss(const hc_real *restrict t, const int *y, int n, int C, hc_real scale,
+                           hc_real *restrict d)
+{
+    double loss = 0.0;
+    size_t nC = (size_t)n * C;
+    for (int i = 0; i < n; i++) {           /* d = t - the row's max */
+        const hc_real *ti = t + (size_t)i * C;
+        hc_real mx = row_max(ti, C);
+        for (int j = 0; j < C; j++) d[(size_t)i * C + j] = ti[j] - mx;
+    }
+    for (size_t k = 0; k < nC; k++) d[k] = hc_exp_vec(d[k]);
+    for (int i = 0; i < n; i++) {
+        const hc_real *ti = t + (size_t)i * C;
+        hc_real *di = d + (size_t)i * C;
+        hc_real sum = 0;
+        for (int j = 0; j < C; j++) sum += di[j];
+        hc_real lse = row_max(ti, C) + hc_log(sum), inv_sum = 1 / sum;
+        loss -= (double)(ti[y[i]] - lse);
+        for (int j = 0; j < C; j++)
+            di[j] = scale * (di[j] * inv_sum - (hc_real)(j == y[i])) * (1 - ti[j] * ti[j]);
+    }
+    return loss;
 }
 
 static double mlp_train_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
@@ -66,39 +111,35 @@ static double mlp_train_batch(hc_model *m, const hc_real *param, const hc_real *
     mlp *p = m->impl;
     const int in = p->in, H = p->hidden, C = p->classes;
     const hc_tensor *T = m->tensors;
-    double loss = 0.0;
 
     if (n == 0) {                       /* an empty shard contributes nothing */
         memset(grad, 0, m->n_params * sizeof *grad);
         return 0.0;
     }
     forward(p, param, T, x, n);
-    /* dL/dz2 = scale (softmax - onehot) (1 - tanh^2) */
-    for (int i = 0; i < n; i++) {
-        hc_real *o = p->out + (size_t)i * C, *d = p->d_out + (size_t)i * C;
-        hc_real t[64];                  /* C <= 64, checked at create */
-        memcpy(t, o, (size_t)C * sizeof *t);
-        log_softmax_row(o, C);
-        loss -= (double)o[y[i]];
-        for (int j = 0; j < C; j++) {
-            hc_real dlogit = hc_exp(o[j]) - (j == y[i]);
-            d[j] = scale * dlogit * (1 - t[j] * t[j]);
-        }
-    }
-    hc_real *g_w1 = grad + T[W1].offset, *g_b1 = grad + T[B1].offset;
-    hc_real *g_w2 = grad + T[W2].offset, *g_b2 = grad + T[B2].offset;
+    double loss = softmax_loss(p->out, y, n, C, scale, p->d_out);
+    hc_real *g_w1 = grad + T[W1].offset, *restrict g_b1 = grad + T[B1].offset;
+    hc_real *g_w2 = grad + T[W2].offset, *restrict g_b2 = grad + T[B2].offset;
     const hc_real *w2 = param + T[W2].offset;
 
     gemm(C, H, n, 1, p->d_out, 1, C, p->h1, H, 1, 0, g_w2, H, 1);     /* dz2^T h1 */
     gemm(n, H, C, 1, p->d_out, C, 1, w2, H, 1, 0, p->d_h1, H, 1);     /* dz2 W2 */
+    /* Bias gradients are column sums; accumulating whole rows into g_b keeps the
+     * inner loops long and contiguous (vectorised), and the order of the sums fixed. */
+    const hc_real *restrict d_out = p->d_out, *restrict h1 = p->h1;
+    hc_real *restrict d_h1 = p->d_h1;
     for (int j = 0; j < C; j++) g_b2[j] = 0;
     for (int j = 0; j < H; j++) g_b1[j] = 0;
     for (int i = 0; i < n; i++) {
-        for (int j = 0; j < C; j++) g_b2[j] += p->d_out[i * C + j];
+        const hc_real *restrict di = d_out + (size_t)i * C;
+        for (int j = 0; j < C; j++) g_b2[j] += di[j];
+    }
+    for (int i = 0; i < n; i++) {
+        const hc_real *restrict hi = h1 + (size_t)i * H;
+        hc_real *restrict dh = d_h1 + (size_t)i * H;
         for (int j = 0; j < H; j++) {
-            hc_real h = p->h1[i * H + j];
-            hc_real d = p->d_h1[i * H + j] * (1 - h * h);
-            p->d_h1[i * H + j] = d;
+            hc_real d = dh[j] * (1 - hi[j] * hi[j]);
+            dh[j] = d;
             g_b1[j] += d;
         }
     }

@@ -102,22 +102,52 @@ double optim1_effective(const hc_optim1 *o, int h)
     }
 }
 
-/* sum_i g_i D_i in double, with independent partial sums so the loop vectorises
- * without reassociation flags (and stays deterministic). */
-static double dot(const hc_real *g, const hc_real *D, size_t n)
+/* out[h] = sum_i g_i D_h[i] in double for nD (1 to 3) arrays, in ONE pass over g: the
+ * pass is bound by memory, so reading g once instead of once per hyperparameter is
+ * what counts. The product of two floats is exact in double (so an FMA changes
+ * nothing); eight independent partial sums per array let the loop vectorise without
+ * reassociation flags, and fix the order of the additions: the same bits on every
+ * machine. Called with a constant nD, so the unused arms fold away. */
+static inline void dots(const hc_real *restrict g, const hc_real *restrict D0,
+                        const hc_real *restrict D1, const hc_real *restrict D2, int nD, size_t n,
+                        double *out)
 {
-    double acc[8] = {0};
+    double a0[8] = {0}, a1[8] = {0}, a2[8] = {0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += (double)g[i + j] * (double)D[i + j];
-    for (; i < n; i++) acc[0] += (double)g[i] * (double)D[i];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (int j = 0; j < 8; j++) {
+            double gj = (double)g[i + j];
+            a0[j] += gj * (double)D0[i + j];
+            if (nD > 1) a1[j] += gj * (double)D1[i + j];
+            if (nD > 2) a2[j] += gj * (double)D2[i + j];
+        }
+    for (; i < n; i++) {
+        double gi = (double)g[i];
+        a0[0] += gi * (double)D0[i];
+        if (nD > 1) a1[0] += gi * (double)D1[i];
+        if (nD > 2) a2[0] += gi * (double)D2[i];
+    }
+    double *acc[3] = {a0, a1, a2};
+    for (int h = 0; h < nD; h++) {
+        const double *a = acc[h];
+        out[h] = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+    }
 }
 
 void optim1_hypergrad(const hc_optim1 *o, const hc_real *g, double *hg)
 {
-    for (int h = 0; h < o->n_hyper; h++)   /* w_1 has no history: D = 0 at step 1 */
-        hg[h] = (o->steps > 0 && o->D[h]) ? dot(g, o->D[h], o->n) : 0.0;
+    /* D is NULL where it is always 0 (SGD's mu without momentum); those come last */
+    int nD = 0;
+    while (nD < o->n_hyper && o->D[nD]) nD++;
+    double out[HC_MAX_HYPER] = {0};
+    if (o->steps > 0) {                    /* w_1 has no history: D = 0 at step 1 */
+        switch (nD) {
+        case 1: dots(g, o->D[0], NULL, NULL, 1, o->n, out); break;
+        case 2: dots(g, o->D[0], o->D[1], NULL, 2, o->n, out); break;
+        case 3: dots(g, o->D[0], o->D[1], o->D[2], 3, o->n, out); break;
+        }
+    }
+    for (int h = 0; h < o->n_hyper; h++) hg[h] = out[h];
 }
 
 void optim1_update(hc_optim1 *o, hc_real *w, const hc_real *g)

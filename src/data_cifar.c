@@ -1,0 +1,280 @@
+/* data_cifar.c - CIFAR-10's binary release, and per-channel input normalisation.
+ *
+ * The release is a folder of data_batch_1.bin ... data_batch_5.bin (training) and
+ * test_batch.bin, each a sequence of 3073-byte records: one label byte (< 10), then
+ * 3072 pixel bytes, the 32x32 red plane, then green, then blue, rows top to bottom.
+ * That is the (channel, y, x) layout hc_dataset keeps, so records are copied as they
+ * are. Each file may be plain or gzipped (NAME or NAME.gz; zlib reads both); the real
+ * files have 10000 records, any whole number of records is accepted (generated test
+ * data is smaller). Every check names the file: missing, unreadable, corrupt gzip,
+ * empty, not a whole number of records (truncated), too large, label out of range.
+ * As in the IDX loader, memory grows only as bytes actually arrive. */
+#include "data.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#define CIFAR_SIDE 32
+#define CIFAR_PIXELS (3 * CIFAR_SIDE * CIFAR_SIDE)
+#define CIFAR_RECORD (1 + CIFAR_PIXELS)
+#define CIFAR_CLASSES 10
+#define CIFAR_MAX_RECORDS 1000000u      /* per file; the real ones have 10000 */
+#define CIFAR_PATH 4096
+#define CIFAR_FIRST_ALLOC ((size_t)1 << 22)
+
+const double hc_authors_mean[3] = {0.474, 0.473, 0.473};
+const double hc_authors_std[3] = {0.252, 0.252, 0.251};
+
+/* ---- reading one file ---- */
+
+static int gz_failure(gzFile g, const char *file, hc_err *e)
+{
+    int errnum = 0;
+    const char *why = gzerror(g, &errnum);
+    if (errnum == Z_ERRNO) why = strerror(errno);
+    return hc_fail(e, HC_ERR_RUNTIME, "%s: unreadable or corrupt gzip data (%s)", file, why);
+}
+
+/* The whole (decompressed) content of `file`, at most max bytes. */
+static int slurp(const char *file, size_t max, unsigned char **out, size_t *len, hc_err *e)
+{
+    unsigned char *buf = NULL;
+    size_t cap = 0, got = 0;
+    *out = NULL;
+    *len = 0;
+    errno = 0;
+    gzFile g = gzopen(file, "rb");
+    if (!g) {
+        if (errno == ENOENT) return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s", file);
+        return hc_fail(e, HC_ERR_RUNTIME, "cannot open %s: %s", file,
+                       errno ? strerror(errno) : "out of memory");
+    }
+    gzbuffer(g, 1u << 18);
+    int rc = 0;
+    for (;;) {
+        if (got == cap) {
+            if (cap > max) {
+                rc = hc_fail(e, HC_ERR_RUNTIME, "%s: more than %u records (%zu bytes); not a "
+                             "CIFAR-10 batch file", file, CIFAR_MAX_RECORDS, max);
+                break;
+            }
+            size_t next = cap ? 2 * cap : CIFAR_FIRST_ALLOC;
+            if (next > max + 1) next = max + 1;   /* one byte over the limit shows it */
+            unsigned char *p = realloc(buf, next);
+            if (!p) {
+                rc = hc_fail(e, HC_ERR_RUNTIME, "%s: out of memory after %zu bytes", file, got);
+                break;
+            }
+            buf = p;
+            cap = next;
+        }
+        size_t want = cap - got;
+        int r = gzread(g, buf + got, (unsigned)(want < (1u << 30) ? want : (1u << 30)));
+        if (r < 0) {
+            rc = gz_failure(g, file, e);
+            break;
+        }
+        if (r == 0) {
+            int errnum = 0;
+            gzerror(g, &errnum);
+            if (errnum == Z_BUF_ERROR)
+                rc = hc_fail(e, HC_ERR_RUNTIME, "%s: truncated gzip stream (it ends after %zu "
+                             "bytes of data, without its end-of-stream trailer)", file, got);
+            break;
+        }
+        got += (size_t)r;
+    }
+    gzclose(g);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+/* dir/name, else dir/name.gz, into path (CIFAR_PATH bytes). */
+static int find_file(const char *dir, const char *name, char *path, hc_err *e)
+{
+    static const char *const suffix[] = {"", ".gz"};
+    struct stat st;
+    for (int i = 0; i < 2; i++) {
+        if (snprintf(path, CIFAR_PATH, "%s/%s%s", dir, name, suffix[i]) >= CIFAR_PATH)
+            return hc_fail(e, HC_ERR_RUNTIME, "path too long: %s/%s", dir, name);
+        if (stat(path, &st) == 0) return 0;
+    }
+    /* A common slip: DIR is where the tarball was unpacked, not its folder. */
+    char sub[CIFAR_PATH];
+    const char *hint = "";
+    if (snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", dir) < (int)sizeof sub &&
+        stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+        hint = "; the files seem to be in the cifar-10-batches-bin subfolder: pass that folder";
+    return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s",
+                   dir, name, name, name, dir, hint);
+}
+
+/* Reads one batch file and appends its records to split s (capacity *cap samples). */
+static int append_batch(const char *file, hc_split *s, size_t *cap, hc_err *e)
+{
+    unsigned char *buf;
+    size_t len;
+    int rc = slurp(file, (size_t)CIFAR_MAX_RECORDS * CIFAR_RECORD, &buf, &len, e);
+    if (rc) return rc;
+    if (len == 0) {
+        free(buf);
+        return hc_fail(e, HC_ERR_RUNTIME, "%s: empty file (no records)", file);
+    }
+    if (len % CIFAR_RECORD) {
+        free(buf);
+        return hc_fail(e, HC_ERR_RUNTIME, "%s: truncated or not a CIFAR-10 binary batch: %zu "
+                       "bytes is %zu whole %d-byte records and %zu bytes over", file, len,
+                       len / CIFAR_RECORD, CIFAR_RECORD, len % CIFAR_RECORD);
+    }
+    size_t n = len / CIFAR_RECORD;
+    for (size_t i = 0; i < n; i++) {
+        unsigned lab = buf[i * CIFAR_RECORD];
+        if (lab >= CIFAR_CLASSES) {
+            free(buf);
+            return hc_fail(e, HC_ERR_RUNTIME, "%s: label of record %zu (byte offset %zu) is %u, "
+                           "must be < %d", file, i, i * CIFAR_RECORD, lab, CIFAR_CLASSES);
+        }
+    }
+    size_t have = (size_t)s->n;
+    if (have + n > (size_t)INT32_MAX / CIFAR_PIXELS) {
+        free(buf);
+        return hc_fail(e, HC_ERR_RUNTIME, "%s: too many samples in all", file);
+    }
+    if (have + n > *cap) {
+        size_t want = have + n;
+        uint8_t *px = realloc(s->pixels, want * CIFAR_PIXELS);
+        if (px) s->pixels = px;
+        uint8_t *lb = px ? realloc(s->labels, want) : NULL;
+        if (lb) s->labels = lb;
+        if (!px || !lb) {
+            free(buf);
+            return hc_fail(e, HC_ERR_RUNTIME, "%s: out of memory for %zu samples", file, want);
+        }
+        *cap = want;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *r = buf + i * CIFAR_RECORD;
+        s->labels[have + i] = r[0];
+        memcpy(s->pixels + (have + i) * CIFAR_PIXELS, r + 1, CIFAR_PIXELS);
+    }
+    s->n = (int)(have + n);
+    free(buf);
+    return 0;
+}
+
+static void free_split(hc_split *s)
+{
+    free(s->pixels);
+    free(s->labels);
+    memset(s, 0, sizeof *s);
+}
+
+int data_cifar_load(hc_dataset *ds, const char *dir, hc_err *e)
+{
+    static const char *const names[6] = {"data_batch_1.bin", "data_batch_2.bin",
+                                         "data_batch_3.bin", "data_batch_4.bin",
+                                         "data_batch_5.bin", "test_batch.bin"};
+    char path[6][CIFAR_PATH];
+    hc_split train = {0}, test = {0};
+    size_t cap_train = 0, cap_test = 0;
+    int rc = 0;
+    /* every file is located before any is read: a missing one fails at once */
+    for (int i = 0; i < 6 && !rc; i++) rc = find_file(dir, names[i], path[i], e);
+    for (int i = 0; i < 5 && !rc; i++) rc = append_batch(path[i], &train, &cap_train, e);
+    if (!rc) rc = append_batch(path[5], &test, &cap_test, e);
+    if (rc) {
+        free_split(&train);
+        free_split(&test);
+        return rc;
+    }
+    if (!ds->name[0]) snprintf(ds->name, sizeof ds->name, "cifar10");
+    ds->channels = 3;
+    ds->height = CIFAR_SIDE;
+    ds->width = CIFAR_SIDE;
+    ds->sample_size = CIFAR_PIXELS;
+    ds->n_classes = CIFAR_CLASSES;
+    ds->train = train;
+    ds->test = test;
+    return 0;
+}
+
+/* ---- normalisation ---- */
+
+void dataset_set_channel_norm(hc_dataset *ds, const double mean[3], const double std[3],
+                              const char *label)
+{
+    for (int c = 0; c < 3; c++) {
+        double s = std[c] > 0 ? std[c] : 1.0;   /* a constant channel is only centred */
+        for (int p = 0; p < 256; p++) ds->lut[c][p] = (hc_real)(((double)p / 255.0 - mean[c]) / s);
+    }
+    int nc = ds->channels >= 1 && ds->channels <= 3 ? ds->channels : 3;
+    char m[40] = "", s[40] = "";
+    size_t lm = 0, ls = 0;
+    for (int c = 0; c < nc; c++) {
+        lm += (size_t)snprintf(m + lm, sizeof m - lm, "%s%.4g", c ? "/" : "", mean[c]);
+        ls += (size_t)snprintf(s + ls, sizeof s - ls, "%s%.4g", c ? "/" : "", std[c]);
+        if (lm >= sizeof m || ls >= sizeof s) break;   /* cannot happen with %.4g */
+    }
+    snprintf(ds->normalization, sizeof ds->normalization, "%s mean=%s std=%s", label, m, s);
+}
+
+void dataset_train_channel_stats(const hc_dataset *ds, double mean[3], double std[3])
+{
+    int nc = ds->channels >= 1 && ds->channels <= 3 ? ds->channels : 1;
+    size_t plane = (size_t)ds->height * (size_t)ds->width;
+    for (int c = 0; c < 3; c++) mean[c] = 0.0, std[c] = 1.0;
+    if (ds->train.n < 1 || plane == 0) return;
+    /* a histogram per channel: exact sums in any order, one pass over the bytes */
+    uint64_t hist[3][256];
+    memset(hist, 0, sizeof hist);
+    for (int i = 0; i < ds->train.n; i++) {
+        const uint8_t *px = ds->train.pixels + (size_t)i * (size_t)ds->sample_size;
+        for (int c = 0; c < nc; c++) {
+            uint64_t *h = hist[c];
+            const uint8_t *q = px + (size_t)c * plane;
+            for (size_t j = 0; j < plane; j++) h[q[j]]++;
+        }
+    }
+    double count = (double)ds->train.n * (double)plane;
+    for (int c = 0; c < nc; c++) {
+        double sum = 0.0, sq = 0.0;
+        for (int p = 0; p < 256; p++) sum += (double)hist[c][p] * (p / 255.0);
+        mean[c] = sum / count;
+        for (int p = 0; p < 256; p++) {
+            double d = p / 255.0 - mean[c];
+            sq += (double)hist[c][p] * d * d;
+        }
+        std[c] = sqrt(sq / count);     /* population std, like torch.std(unbiased=False) */
+    }
+    for (int c = nc; c < 3; c++) mean[c] = mean[nc - 1], std[c] = std[nc - 1];
+}
+
+int dataset_set_normalization(hc_dataset *ds, const char *mode, hc_err *e)
+{
+    if (!mode || !strcmp(mode, "unit")) {
+        dataset_set_unit_scale(ds);
+    } else if (!strcmp(mode, "train-stats")) {
+        double mean[3], std[3];
+        dataset_train_channel_stats(ds, mean, std);
+        dataset_set_channel_norm(ds, mean, std, "train-stats");
+    } else if (!strcmp(mode, "authors")) {
+        if (ds->channels != 3)
+            return hc_fail(e, HC_ERR_USAGE, "--normalize authors: the authors' constants are "
+                           "CIFAR-10's, for 3 channels; %s has %d", ds->name, ds->channels);
+        dataset_set_channel_norm(ds, hc_authors_mean, hc_authors_std, "authors");
+    } else {
+        return hc_fail(e, HC_ERR_USAGE, "unknown --normalize '%s' (expected train-stats, "
+                       "authors or unit)", mode);
+    }
+    return 0;
+}

@@ -1,0 +1,275 @@
+/* bench_cnn.c - the CNN's training step against BLIS's sgemm rate on the same GEMMs.
+ *
+ *   tools/bench_cnn [--data DIR] [--stack SPEC] [--batch B] [--steps N] [--warmup W]
+ *                   [--json]
+ *
+ * One rank, one BLIS thread (the intended layout: one rank per core). The model is
+ * compiled into this program with HC_CNN_PROFILE (model_cnn.c is #included below), so
+ * every GEMM of the step carries its own clock by kind (convolution or dense) and is
+ * logged with its shape, strides and operands. After each step, off the step's clock,
+ * the logged calls are replayed as they were (same shapes, strides and buffers): that is
+ * BLIS's time for exactly the step's GEMMs, measured in the same run and interleaved
+ * with the steps, so both see the same machine. The step is the trainer's, phase by
+ * phase as in trainer_step: gather (+ normalisation), the model (forward, loss, backward:
+ * convolution GEMMs, dense GEMMs, and the rest: im2col/col2im, bias, ReLU, tanh,
+ * softmax), then the optimizer stack (level-1 hypergradient shares, allreduce, the
+ * levels, the weight update, bookkeeping).
+ *
+ *   efficiency = replayed-GEMM time / step time = step GFLOP/s / sgemm GFLOP/s
+ *
+ * Wall and CPU (this thread) clocks are both reported: on a shared machine the CPU
+ * clock leaves out the time the thread waited for a core. Without --data the data are
+ * generated in memory with CIFAR-10's shape (3x32x32, 10 classes). */
+#define HC_CNN_PROFILE
+#include "../src/model_cnn.c"
+
+#include <errno.h>
+#include <limits.h>
+#include <mpi.h>
+#include <time.h>
+#include "../tests/testdata.h"
+#include "data.h"
+#include "train.h"
+
+typedef struct {
+    const char *data, *stack;
+    int batch, steps, warmup, json;
+} opts;
+
+static int usage(FILE *f, int status)
+{
+    fprintf(f, "usage: tools/bench_cnn [--data DIR] [--stack SPEC] [--batch B] [--steps N] "
+               "[--warmup W] [--json]\n"
+               "  defaults: generated CIFAR-shaped data, 'adam / sgd(alpha=1e-7)', --batch 256 "
+               "--steps 20 --warmup 3\n");
+    return status;
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "bench_cnn: %s needs an integer in [%d, %d]\n", opt, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, opts *o)
+{
+    *o = (opts){NULL, "adam / sgd(alpha=1e-7)", 256, 20, 3, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, 0), 1;
+        if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (!strcmp(a, "--data") || !strcmp(a, "--stack")) {
+            if (!v) return fprintf(stderr, "bench_cnn: %s needs a value\n", a), 2;
+            *(a[2] == 'd' ? &o->data : &o->stack) = v;
+        } else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 1 << 16, &o->batch);
+        else if (!strcmp(a, "--steps")) rc = parse_int(a, v, 1, INT_MAX / 2, &o->steps);
+        else if (!strcmp(a, "--warmup")) rc = parse_int(a, v, 0, INT_MAX / 2, &o->warmup);
+        else return fprintf(stderr, "bench_cnn: unknown argument '%s'\n", a), usage(stderr, 2);
+        if (rc) return 2;
+        i++;
+    }
+    return 0;
+}
+
+static double wall_now(void) { return prof_now(); }
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+enum { T_GATHER, T_MODEL, T_OPT, T_CONV, T_DENSE, T_REPLAY_CONV, T_REPLAY_DENSE, N_T };
+
+typedef struct { double wall[N_T], cpu[N_T]; } clocks;
+
+static void replay(int kind, double *wall, double *cpu)
+{
+    double w0 = wall_now(), c0 = cpu_now();
+    for (int i = 0; i < cnn_profile.n_calls; i++) {
+        const hc_cnn_gemm_call *c = &cnn_profile.calls[i];
+        if (c->kind != kind) continue;
+        gemm(c->m, c->n, c->k, c->alpha, c->A, c->rsa, c->csa, c->B, c->rsb, c->csb, c->beta,
+             c->C, c->rsc, c->csc);
+    }
+    *wall += wall_now() - w0;
+    *cpu += cpu_now() - c0;
+}
+
+/* One trainer step with its phases on both clocks, then the replay of its GEMMs. */
+static int step(hc_trainer *t, clocks *k, hc_err *e)
+{
+    int begin, end, nh = t->stack.level[0].n_hyper;
+    comm_shard(&t->comm, t->batch_n, &begin, &end);
+    const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
+    int n = end - begin;
+    hc_real scale = (hc_real)(1.0 / t->batch_n);
+    double w[4], c[4];
+
+    w[0] = wall_now(), c[0] = cpu_now();
+    dataset_gather(t->ds, &t->ds->train, idx, n, t->x, t->y);
+    w[1] = wall_now(), c[1] = cpu_now();
+    double conv0 = cnn_profile.seconds[K_CONV], dense0 = cnn_profile.seconds[K_DENSE];
+    cnn_profile.logging = 1;
+    cnn_profile.n_calls = 0;
+    double loss_sum = t->model.ops->train_batch(&t->model, t->param, t->x, t->y, n, scale,
+                                                t->comm.grad);
+    cnn_profile.logging = 0;
+    w[2] = wall_now(), c[2] = cpu_now();
+    stack_local_hypergrads(&t->stack, t->comm.grad, t->comm.values);
+    t->comm.values[nh] = loss_sum / t->batch_n;
+    t->comm.values[nh + 1] = 0;
+    if (comm_allreduce(&t->comm, e)) return e->code;
+    t->loss = t->comm.values[nh];
+    stack_step(&t->stack, t->comm.values, t->param, t->comm.grad);
+    if (trainer_advance(t, e)) return e->code;
+    w[3] = wall_now(), c[3] = cpu_now();
+    for (int p = 0; p < 3; p++) {
+        k->wall[p] += w[p + 1] - w[p];
+        k->cpu[p] += c[p + 1] - c[p];
+    }
+    /* the GEMM clocks inside the model are wall clocks (one thread: CPU ~ wall) */
+    k->wall[T_CONV] += cnn_profile.seconds[K_CONV] - conv0;
+    k->wall[T_DENSE] += cnn_profile.seconds[K_DENSE] - dense0;
+    replay(K_CONV, &k->wall[T_REPLAY_CONV], &k->cpu[T_REPLAY_CONV]);
+    replay(K_DENSE, &k->wall[T_REPLAY_DENSE], &k->cpu[T_REPLAY_DENSE]);
+    return 0;
+}
+
+static int bench(const opts *o, hc_err *e)
+{
+    hc_dataset ds = {0};
+    hc_trainer t;
+    char desc[4200];
+    int rc;
+    if (o->data) {
+        rc = dataset_load(&ds, o->data, NULL, e);
+        snprintf(desc, sizeof desc, "%s", o->data);
+    } else {
+        /* testdata's 96 x 32 one-channel images read as 3 x 32 x 32 */
+        rc = testdata_make(&ds, 4 * o->batch, 64, 96, 32, 10, 1);
+        if (rc) hc_fail(e, HC_ERR_RUNTIME, "out of memory for the generated data");
+        ds.channels = 3, ds.height = 32, ds.width = 32;
+        snprintf(ds.name, sizeof ds.name, "cifar10");
+        if (!rc) rc = dataset_set_normalization(&ds, "train-stats", e);
+        snprintf(desc, sizeof desc, "generated, CIFAR-10 shape");
+    }
+    if (rc) return rc;
+    hc_train_opts opt;
+    train_opts_defaults(&opt);
+    opt.model_name = "cnn";
+    opt.stack_text = o->stack;
+    opt.batch = o->batch;
+    opt.quiet = 1;
+    opt.progress = 0;
+    opt.epochs = 1 << 20;
+    if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) {
+        dataset_free(&ds);
+        return e->code;
+    }
+    cnn *p = t.model.impl;
+    clocks k = {0};
+    double flops[2] = {0, 0}, loss_first = 0;
+    for (int i = 0; i < o->warmup && !rc; i++) rc = step(&t, &k, e);
+    memset(&k, 0, sizeof k);
+    double f0[2] = {cnn_profile.flops[K_CONV], cnn_profile.flops[K_DENSE]};
+    for (int i = 0; i < o->steps && !rc; i++) {
+        rc = step(&t, &k, e);
+        if (i == 0) loss_first = t.loss;
+    }
+    if (!rc) {
+        flops[0] = (cnn_profile.flops[K_CONV] - f0[0]) / o->steps;
+        flops[1] = (cnn_profile.flops[K_DENSE] - f0[1]) / o->steps;
+        double S = o->steps, ms = 1e3 / S;
+        double step_w = k.wall[T_GATHER] + k.wall[T_MODEL] + k.wall[T_OPT];
+        double step_c = k.cpu[T_GATHER] + k.cpu[T_MODEL] + k.cpu[T_OPT];
+        double rest_w = k.wall[T_MODEL] - k.wall[T_CONV] - k.wall[T_DENSE];
+        double rep_w = k.wall[T_REPLAY_CONV] + k.wall[T_REPLAY_DENSE];
+        double rep_c = k.cpu[T_REPLAY_CONV] + k.cpu[T_REPLAY_DENSE];
+        double fl = flops[0] + flops[1];
+        double eff_w = rep_w / step_w, eff_c = rep_c / step_c;
+        double eff_model = rep_w / k.wall[T_MODEL];
+        if (o->json) {
+            printf("{\"bench\": \"cnn\", \"batch\": %d, \"steps\": %d, \"im2col_block\": %d, "
+                   "\"ms_per_step\": %.3f, \"cpu_ms_per_step\": %.3f, \"samples_per_s\": %.1f, "
+                   "\"gflop_per_step\": %.4f, \"conv_gflop\": %.4f, \"dense_gflop\": %.4f, "
+                   "\"ms\": {\"gather\": %.3f, \"conv_gemm\": %.3f, \"dense_gemm\": %.3f, "
+                   "\"model_rest\": %.3f, \"optimizer\": %.3f}, "
+                   "\"sgemm_ms\": {\"conv\": %.3f, \"dense\": %.3f}, "
+                   "\"step_gflops\": %.2f, \"sgemm_gflops\": %.2f, \"efficiency\": %.4f, "
+                   "\"efficiency_cpu\": %.4f, \"efficiency_model\": %.4f, "
+                   "\"loss_first\": %.6g, \"loss_last\": %.6g}\n",
+                   o->batch, o->steps, p->chunk, step_w * ms, step_c * ms, o->batch / (step_w / S),
+                   fl / 1e9, flops[0] / 1e9, flops[1] / 1e9, k.wall[T_GATHER] * ms,
+                   k.wall[T_CONV] * ms, k.wall[T_DENSE] * ms, rest_w * ms, k.wall[T_OPT] * ms,
+                   k.wall[T_REPLAY_CONV] * ms, k.wall[T_REPLAY_DENSE] * ms, fl / (step_w / S) / 1e9,
+                   fl / (rep_w / S) / 1e9, eff_w, eff_c, eff_model, loss_first, t.loss);
+        } else {
+            printf("hyperclip bench_cnn: 1 rank x 1 BLIS thread (%s), batch %d, %d steps after %d "
+                   "warm-up\n  data %s (%d x %dx%dx%d train), stack %s\n  model cnn, %zu "
+                   "parameters, im2col blocks of %d samples\n",
+                   bli_arch_string(bli_arch_query_id()), o->batch, o->steps, o->warmup, desc,
+                   ds.train.n, ds.channels, ds.height, ds.width, t.stack_canon, t.model.n_params,
+                   p->chunk);
+            printf("  step %.2f ms wall (%.2f ms CPU), %.0f samples/s; loss %.4f -> %.4f\n\n",
+                   step_w * ms, step_c * ms, o->batch / (step_w / S), loss_first, t.loss);
+            printf("  %-44s %9s %7s\n", "phase", "ms/step", "share");
+            struct { const char *label; double s; } row[] = {
+                {"data gather + normalisation", k.wall[T_GATHER]},
+                {"convolution GEMMs (5 per im2col block)", k.wall[T_CONV]},
+                {"dense GEMMs (fc1, fc2: 6)", k.wall[T_DENSE]},
+                {"model rest (im2col, col2im, bias, ReLU, ...)", rest_w},
+                {"optimizer stack + allreduce + bookkeeping", k.wall[T_OPT]},
+            };
+            for (size_t r = 0; r < sizeof row / sizeof *row; r++)
+                printf("  %-44s %9.3f %6.1f%%\n", row[r].label, row[r].s * ms,
+                       100 * row[r].s / step_w);
+            printf("\n  GEMM work per step: %.3f GFLOP (convolutions %.3f, dense %.3f)\n",
+                   fl / 1e9, flops[0] / 1e9, flops[1] / 1e9);
+            printf("  BLIS sgemm on the same calls, replayed: conv %.3f ms (%.1f GFLOP/s), "
+                   "dense %.3f ms (%.1f GFLOP/s)\n", k.wall[T_REPLAY_CONV] * ms,
+                   flops[0] / (k.wall[T_REPLAY_CONV] / S) / 1e9, k.wall[T_REPLAY_DENSE] * ms,
+                   flops[1] / (k.wall[T_REPLAY_DENSE] / S) / 1e9);
+            printf("  GEMMs inside the step: conv %.1f GFLOP/s, dense %.1f GFLOP/s\n",
+                   flops[0] / (k.wall[T_CONV] / S) / 1e9, flops[1] / (k.wall[T_DENSE] / S) / 1e9);
+            printf("  whole step: %.1f GFLOP/s vs sgemm %.1f GFLOP/s on the same shapes: "
+                   "%.1f%% (CPU clock: %.1f%%; model phase alone: %.1f%%)\n",
+                   fl / (step_w / S) / 1e9, fl / (rep_w / S) / 1e9, 100 * eff_w, 100 * eff_c,
+                   100 * eff_model);
+        }
+    }
+    trainer_free(&t);
+    dataset_free(&ds);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    hc_err e = {0};
+    MPI_Init(&argc, &argv);
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int rc = parse_args(argc, argv, &o);
+    if (!rc && size != 1) {
+        fprintf(stderr, "bench_cnn: run on one rank (got %d)\n", size);
+        rc = 2;
+    }
+    if (rc) {
+        MPI_Finalize();
+        return rc == 1 ? 0 : rc;
+    }
+    bli_thread_set_num_threads(1);
+    rc = bench(&o, &e);
+    if (rc) fprintf(stderr, "bench_cnn: error: %s\n", e.msg);
+    MPI_Finalize();
+    return rc;
+}
