@@ -79,8 +79,13 @@ int dataset_load(hc_dataset *ds, const char *path, const char *name, hc_err *e)
         snprintf(ds->name, sizeof ds->name, "cifar10");
         rc = data_cifar_load(ds, path, e);
         if (!rc) rc = dataset_set_normalization(ds, "train-stats", e);   /* the spec's default */
-        if (rc) dataset_free(ds);
-        return rc;
+        if (rc) {
+            dataset_free(ds);
+            return rc;
+        }
+        prefer_huge_pages(ds->train.pixels, (size_t)ds->train.n * (size_t)ds->sample_size);
+        prefer_huge_pages(ds->test.pixels, (size_t)ds->test.n * (size_t)ds->sample_size);
+        return 0;
     }
     if (!name) name = contains_nocase(path, "fashion") ? "fashion-mnist" : "mnist";
     snprintf(ds->name, sizeof ds->name, "%s", name);

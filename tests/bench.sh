@@ -11,9 +11,9 @@ trap 'rm -rf "$dir"' EXIT
 # fields that must be numbers > 0 (the breakdown's allreduce may be ~0 on one rank)
 positive="ranks threads batch local_batch steps samples_per_s ms_per_step gather model
  hypergrad_local weights gemm gemm_mflop_per_step gemm_gflops blis_gflops gemm_efficiency
- gemm_bound_ms ratio_to_gemm_bound rss_mb_max rss_mb_mean loss_first loss_last"
+ gemm_bound_ms ratio_to_gemm_bound rss_mb_max rss_mb_mean cpu_share loss_first loss_last"
 # fields that must be numbers >= 0
-nonneg="allreduce clip_hyper advance elementwise allocs_in_step allocs_in_allreduce"
+nonneg="wait allreduce clip_hyper advance elementwise allocs_in_step allocs_in_allreduce"
 
 i=0
 for p in 1 2; do

@@ -4,11 +4,15 @@
  *                            [--warmup W] [--threads T] [--json]
  *
  * It builds a trainer through the public API and then drives the step itself, in the
- * same order as trainer_step (train.c), so that every phase can carry its own clock:
+ * same order as trainer_step (train.c; the checkpoint stop-signal flag, which rides in
+ * the allreduce, stays 0), so that every phase can carry its own clock:
  *   gather        dataset_gather of this rank's shard
  *   model         model->ops->train_batch (forward, loss, backward)
  *   hg_local      stack_local_hypergrads (level-1 shares g . D)
- *   allreduce     comm_allreduce (includes waiting for the slowest rank)
+ *   wait          an MPI_Barrier before the allreduce (several ranks only): the time a
+ *                 rank waits for the slowest, kept apart from the transfer; it costs a
+ *                 few microseconds, which the step time includes
+ *   allreduce     comm_allreduce
  *   clip_hyper    stack_hypergrads + stack_update_level, top down (clip, hyper updates)
  *   weights       stack_update_weights (the level-1 update and its D)
  *   advance       trainer_advance (bookkeeping; no metrics file here)
@@ -19,16 +23,22 @@
  * interleaved with the steps so both see the same machine, gives BLIS's rate on them
  * and with it the GEMM-bound time of a step.
  *
+ * On a shared machine a step is sometimes interrupted by another process. Every step
+ * records its wall and CPU time; a step whose CPU time falls short of its wall time on
+ * any rank was interrupted, and the figures are over the undisturbed steps (all steps'
+ * wall-clock throughput is reported beside them). GEMM calls are screened the same way.
+ *
  * Without --data the data set is generated in memory with MNIST's shape (60000 train
  * samples of 28x28, 10 classes), so the bench runs anywhere, CI included. */
+#define _GNU_SOURCE     /* MADV_HUGEPAGE; blis.h would otherwise pin the headers to POSIX */
 #include <blis.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include "gemm.h"
@@ -36,14 +46,13 @@
 #include "train.h"
 
 /* ---- allocation counter ----
- * The step must not allocate. The bench replaces malloc, calloc and realloc (glibc
- * lets an executable do that; the real allocator stays underneath) and counts the
- * calls made while `counting` is set, i.e. inside the timed phases of a step. The
- * allreduce is counted apart: what MPI does inside is outside this project. */
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-
+ * The step must not allocate. The bench counts the allocations made while `counting`
+ * is set, i.e. inside the timed phases of a step; the allreduce is counted apart (what
+ * MPI does inside is outside this project). Normally it replaces malloc, calloc and
+ * realloc (glibc lets an executable do that; the real allocator stays underneath);
+ * under AddressSanitizer, which owns malloc, it uses the sanitizer's allocation hook
+ * (there BLIS allocates a small block per GEMM call, which it does not in a plain
+ * build: trust the plain build's count). */
 static int counting;            /* 1: step phases, 2: the allreduce, 0: off */
 static long allocs_step, allocs_allreduce;
 
@@ -52,9 +61,22 @@ static void count_alloc(void)
     if (counting == 1) allocs_step++;
     else if (counting == 2) allocs_allreduce++;
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+int __sanitizer_install_malloc_and_free_hooks(void (*on_malloc)(const volatile void *, size_t),
+                                              void (*on_free)(const volatile void *));
+static void on_malloc(const volatile void *p, size_t n) { count_alloc(); }
+static void on_free(const volatile void *p) {}
+static void alloc_counter_start(void) { __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free); }
+#else
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
 void *malloc(size_t n) { count_alloc(); return __libc_malloc(n); }
 void *calloc(size_t k, size_t n) { count_alloc(); return __libc_calloc(k, n); }
 void *realloc(void *p, size_t n) { count_alloc(); return __libc_realloc(p, n); }
+static void alloc_counter_start(void) {}
+#endif
 
 /* ---- options ---- */
 
@@ -72,17 +94,18 @@ static int usage(FILE *f, int status)
     return status;
 }
 
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out)
+static int parse_int(int rank, const char *opt, const char *s, int lo, int hi, int *out)
 {
     char *end;
     if (!s) {
-        fprintf(stderr, "bench: %s needs a value\n", opt);
+        if (rank == 0) fprintf(stderr, "bench: %s needs a value\n", opt);
         return -1;
     }
     errno = 0;
     long v = strtol(s, &end, 10);
     if (!*s || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "bench: %s needs an integer in [%d, %d], got '%s'\n", opt, lo, hi, s);
+        if (rank == 0)
+            fprintf(stderr, "bench: %s needs an integer in [%d, %d], got '%s'\n", opt, lo, hi, s);
         return -1;
     }
     *out = (int)v;
@@ -110,10 +133,10 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
                 return 2;
             }
             *(a[2] == 'd' ? &o->data : &o->stack) = v;
-        } else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 1 << 20, &o->batch);
-        else if (!strcmp(a, "--steps")) rc = parse_int(a, v, 1, INT_MAX / 2, &o->steps);
-        else if (!strcmp(a, "--warmup")) rc = parse_int(a, v, 0, INT_MAX / 2, &o->warmup);
-        else if (!strcmp(a, "--threads")) rc = parse_int(a, v, 1, 1024, &o->threads);
+        } else if (!strcmp(a, "--batch")) rc = parse_int(rank, a, v, 1, 1 << 20, &o->batch);
+        else if (!strcmp(a, "--steps")) rc = parse_int(rank, a, v, 1, 10000000, &o->steps);
+        else if (!strcmp(a, "--warmup")) rc = parse_int(rank, a, v, 0, 10000000, &o->warmup);
+        else if (!strcmp(a, "--threads")) rc = parse_int(rank, a, v, 1, 1024, &o->threads);
         else {
             if (rank == 0) {
                 fprintf(stderr, "bench: unknown argument '%s'\n", a);
@@ -136,7 +159,16 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-enum { P_GATHER, P_MODEL, P_HG_LOCAL, P_ALLREDUCE, P_CLIP_HYPER, P_WEIGHTS, P_ADVANCE,
+/* CPU time of the process: on a shared machine, cpu/wall over the steps says how much
+ * of the time the rank actually had a core (1.0: undisturbed). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+enum { P_GATHER, P_MODEL, P_HG_LOCAL, P_WAIT, P_ALLREDUCE, P_CLIP_HYPER, P_WEIGHTS, P_ADVANCE,
        P_GEMM, N_PHASES };
 
 /* ---- the MLP's GEMMs, as model_mlp.c calls them ---- */
@@ -160,7 +192,7 @@ typedef struct {
 
 /* The same shapes, strides and inputs (batch x, weights) as model_mlp.c; activations and
  * gradients go to scratch so the trainer's state is untouched. Values do not change
- * BLIS's speed, so scratch holds small random numbers. */
+ * BLIS's speed, so scratch holds any small numbers. */
 static int gemm_set_init(gemm_set *g, const hc_trainer *t, int n)
 {
     const hc_model *m = &t->model;
@@ -194,23 +226,49 @@ static void run_shape(const shape *s)
          s->csc);
 }
 
-/* Standalone rate: blocks of `reps` calls per shape, spread over the run; per shape,
- * the median block is kept (robust to a neighbour stealing the core for a moment). */
-#define N_BLOCKS 9
-#define BLOCK_REPS 10
+/* A stretch of time, wall and CPU, and whether the process had a core throughout. */
+typedef struct { double wall0, cpu0; } span;
+
+static span span_start(void)
+{
+    span sp;
+    sp.cpu0 = cpu_now();        /* the CPU clock brackets the wall clock */
+    sp.wall0 = now();
+    return sp;
+}
+
+#define QUIET 0.9               /* CPU/wall above this: nobody else ran meanwhile */
+
+/* Wall seconds since start; *quiet tells whether the stretch was undisturbed. */
+static double span_end(span sp, int *quiet)
+{
+    double wall = now() - sp.wall0, cpu = cpu_now() - sp.cpu0;
+    *quiet = cpu >= QUIET * wall;
+    return wall;
+}
+
+/* Standalone rate: every shape is timed call by call, in blocks spread over the run;
+ * per shape, the median of the undisturbed calls is kept. */
+#define N_BLOCKS 8
+#define BLOCK_REPS 8
+#define N_CALLS (N_BLOCKS * BLOCK_REPS)
 
 typedef struct {
-    double t[N_SHAPES][N_BLOCKS];   /* seconds per call */
-    int done;
+    double t[N_SHAPES][N_CALLS];    /* seconds per call */
+    int quiet[N_SHAPES][N_CALLS];
+    int done;                       /* blocks done */
 } standalone;
 
 static void standalone_block(standalone *sa, const gemm_set *g)
 {
     for (int i = 0; i < N_SHAPES; i++) {
-        run_shape(&g->s[i]);            /* the first call after other work packs cold */
-        double t0 = now();
-        for (int r = 0; r < BLOCK_REPS; r++) run_shape(&g->s[i]);
-        sa->t[i][sa->done] = (now() - t0) / BLOCK_REPS;
+        run_shape(&g->s[i]);        /* the first call after other work packs cold */
+        for (int r = 0; r < BLOCK_REPS; r++) {
+            int c = sa->done * BLOCK_REPS + r;
+            span sp = span_start();
+            run_shape(&g->s[i]);
+            sa->t[i][c] = span_end(sp, &sa->quiet[i][c]);
+        }
     }
     sa->done++;
 }
@@ -221,24 +279,43 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+/* Median of the undisturbed calls of shape i (of all calls if none was). */
+static double standalone_median(standalone *sa, int i)
 {
+    double v[N_CALLS];
+    int n = 0;
+    for (int c = 0; c < N_CALLS; c++)
+        if (sa->quiet[i][c]) v[n++] = sa->t[i][c];
+    if (n == 0) {
+        memcpy(v, sa->t[i], sizeof v);
+        n = N_CALLS;
+    }
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* ---- one step, phase by phase (the order of trainer_step) ---- */
 
-static int timed_step(hc_trainer *t, const gemm_set *g, double *acc, int *samples, hc_err *e)
+/* What one step leaves in the record: wall seconds per phase (P_GEMM: the replay),
+ * the step's wall time without the replay, whether it was undisturbed, and its global
+ * batch. Undisturbed also asks that nothing interrupted the rank since its previous
+ * step (the replay, a standalone block): a rank that starts late makes the others wait
+ * in a step of their own that looks undisturbed. *since is where that stretch began. */
+enum { R_WALL = N_PHASES, R_QUIET, R_SAMPLES, N_REC };
+
+static int timed_step(hc_trainer *t, const gemm_set *g, double *rec, span *since, hc_err *e)
 {
     int begin, end, nh = t->stack.level[0].n_hyper;
-    double c[N_PHASES + 1];
+    double c[P_GEMM + 1];
     comm_shard(&t->comm, t->batch_n, &begin, &end);
     const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
     int n = end - begin;
     hc_real scale = (hc_real)(1.0 / t->batch_n);
-    *samples = t->batch_n;
+    rec[R_SAMPLES] = t->batch_n;
 
+    int quiet_before;
+    span_end(*since, &quiet_before);
+    span sp = span_start();
     counting = 1;
     c[0] = now();
     dataset_gather(t->ds, &t->ds->train, idx, n, t->x, t->y);
@@ -250,45 +327,53 @@ static int timed_step(hc_trainer *t, const gemm_set *g, double *acc, int *sample
     t->comm.values[nh] = loss_sum / t->batch_n;
     c[3] = now();
     counting = 2;
+    if (t->comm.size > 1) MPI_Barrier(t->comm.comm);
+    c[4] = now();
     if (comm_allreduce(&t->comm, e)) return e->code;
     counting = 1;
     t->loss = t->comm.values[nh];
-    c[4] = now();
+    c[5] = now();
     stack_hypergrads(&t->stack, t->comm.values);
     for (int k = t->stack.n_levels - 1; k >= 1; k--) stack_update_level(&t->stack, k);
-    c[5] = now();
-    stack_update_weights(&t->stack, t->param, t->comm.grad);
     c[6] = now();
-    int rc = trainer_advance(t, e);
+    stack_update_weights(&t->stack, t->param, t->comm.grad);
     c[7] = now();
+    int rc = trainer_advance(t, e);
+    c[8] = now();
     counting = 0;
+    int quiet_step, quiet_gemm = 1;
+    span_end(sp, &quiet_step);
+    *since = span_start();
     if (rc) return rc;
-    for (int p = 0; p < P_GEMM; p++) acc[p] += c[p + 1] - c[p];
+    for (int p = 0; p < P_GEMM; p++) rec[p] = c[p + 1] - c[p];
+    rec[R_WALL] = c[P_GEMM] - c[0];
 
     /* The replay: the batch's GEMMs again, now on their own clock. The x of this batch
      * is still in t->x (trainer_advance only moves the position). */
+    rec[P_GEMM] = 0;
     if (n > 0) {
-        double t0 = now();
+        span gs = span_start();
         for (int i = 0; i < N_SHAPES; i++) run_shape(&g->s[i]);
-        acc[P_GEMM] += now() - t0;
+        rec[P_GEMM] = span_end(gs, &quiet_gemm);
     }
+    rec[R_QUIET] = quiet_before && quiet_step && quiet_gemm;
     return 0;
 }
 
 /* ---- report ---- */
 
 typedef struct {
-    int ranks, threads, batch, local_batch, steps, warmup;
+    int ranks, threads, batch, local_batch, steps, warmup, steps_quiet;
     const char *stack, *data;
-    double step_s, samples_per_s, phase_s[N_PHASES], elementwise_s;
+    double step_s, samples_per_s, samples_per_s_all, phase_s[N_PHASES], elementwise_s;
     double gemm_flops, gemm_gflops_step, blis_gflops, gemm_bound_s;
     double shape_gflops[N_SHAPES], shape_flops[N_SHAPES];
-    double rss_mb_max, rss_mb_mean, loss_first, loss_last;
+    double rss_mb_max, rss_mb_mean, loss_first, loss_last, cpu_share;
     long allocs_step, allocs_allreduce;
 } result;
 
 static const char *const phase_key[N_PHASES] = {
-    "gather", "model", "hypergrad_local", "allreduce", "clip_hyper", "weights", "advance", "gemm"};
+    "gather", "model", "hypergrad_local", "wait", "allreduce", "clip_hyper", "weights", "advance", "gemm"};
 
 static void print_table(const result *r, const gemm_set *g)
 {
@@ -296,26 +381,29 @@ static void print_table(const result *r, const gemm_set *g)
     printf("hyperclip bench: %d rank%s x %d BLIS thread%s, global batch %d (%d per rank)\n"
            "  stack %s\n  data %s\n", r->ranks, r->ranks > 1 ? "s" : "", r->threads,
            r->threads > 1 ? "s" : "", r->batch, r->local_batch, r->stack, r->data);
-    printf("  %d steps after %d warm-up: %.3f ms/step, %.0f samples/s (loss %.4f -> %.4f)\n\n",
-           r->steps, r->warmup, r->step_s * ms, r->samples_per_s, r->loss_first, r->loss_last);
+    printf("  %d steps after %d warm-up, %d of them undisturbed (CPU share %.2f): %.3f ms/step, "
+           "%.0f samples/s\n  all steps, wall clock: %.0f samples/s; loss %.4f -> %.4f\n\n",
+           r->steps, r->warmup, r->steps_quiet, r->cpu_share, r->step_s * ms, r->samples_per_s,
+           r->samples_per_s_all, r->loss_first, r->loss_last);
     struct { const char *label; double s; } rows[] = {
         {"data gather", r->phase_s[P_GATHER]},
         {"GEMM (5 calls)", r->phase_s[P_GEMM]},
         {"element-wise (activations, loss, bias grads)", r->elementwise_s},
         {"level-1 hypergradient shares (g . D)", r->phase_s[P_HG_LOCAL]},
-        {"allreduce (incl. waiting for other ranks)", r->phase_s[P_ALLREDUCE]},
+        {"waiting for the slowest rank", r->phase_s[P_WAIT]},
+        {"allreduce", r->phase_s[P_ALLREDUCE]},
         {"clip + hyperparameter levels", r->phase_s[P_CLIP_HYPER]},
         {"weight update (level 1 + its D)", r->phase_s[P_WEIGHTS]},
         {"bookkeeping (trainer_advance)", r->phase_s[P_ADVANCE]},
     };
-    printf("  %-46s %9s %7s\n", "phase (mean over ranks)", "ms/step", "share");
+    printf("  %-46s %9s %7s\n", "phase (undisturbed steps, mean over ranks)", "ms/step", "share");
     double sum = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         printf("  %-46s %9.4f %6.1f%%\n", rows[i].label, rows[i].s * ms,
                100 * rows[i].s / r->step_s);
         sum += rows[i].s;
     }
-    printf("  %-46s %9.4f\n\n", "sum of phases", sum * ms);
+    printf("  %-46s %9.4f\n\n", "sum (a step lasts as long as its slowest rank)", sum * ms);
     printf("  GEMM per rank per step: %.1f MFLOP; in the step %.1f GFLOP/s, BLIS standalone "
            "%.1f GFLOP/s on the same shapes: %.0f%% efficiency\n",
            r->gemm_flops / 1e6, r->gemm_gflops_step, r->blis_gflops,
@@ -354,7 +442,9 @@ static void print_json(const result *r)
     json_string(r->data);
     printf(", \"batch\": %d, \"local_batch\": %d, \"steps\": %d, \"warmup\": %d", r->batch,
            r->local_batch, r->steps, r->warmup);
-    printf(", \"samples_per_s\": %.1f, \"ms_per_step\": %.5f", r->samples_per_s, r->step_s * 1e3);
+    printf(", \"steps_undisturbed\": %d, \"cpu_share\": %.4f", r->steps_quiet, r->cpu_share);
+    printf(", \"samples_per_s\": %.1f, \"ms_per_step\": %.5f, \"samples_per_s_all\": %.1f",
+           r->samples_per_s, r->step_s * 1e3, r->samples_per_s_all);
     printf(", \"breakdown_ms\": {");
     for (int p = 0; p < N_PHASES; p++) printf("\"%s\": %.5f, ", phase_key[p], r->phase_s[p] * 1e3);
     printf("\"elementwise\": %.5f}", r->elementwise_s * 1e3);
@@ -373,6 +463,19 @@ static void print_json(const result *r)
 
 /* ---- main ---- */
 
+/* The generated data set gets what dataset_load gives a loaded one: 2 MB pages under
+ * the pixels (see prefer_huge_pages in data.c), so both kinds of run gather alike. */
+static void generated_huge_pages(const hc_split *s, int sample_size)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)s->pixels + huge - 1) & ~(huge - 1);
+    uintptr_t b = ((uintptr_t)s->pixels + (size_t)s->n * sample_size) & ~(huge - 1);
+    if (b > a && madvise((void *)a, b - a, MADV_HUGEPAGE) == 0)
+        madvise((void *)a, b - a, 25 /* MADV_COLLAPSE, Linux 6.1 */);
+#endif
+}
+
 static int bench(const bench_opts *o, int rank, int size, hc_err *e)
 {
     hc_dataset ds = {0};
@@ -389,6 +492,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the generated data set");
     } else {
         snprintf(data_desc, sizeof data_desc, "generated, MNIST shape");
+        generated_huge_pages(&ds.train, ds.sample_size);
     }
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     if (ds.sample_size) {
@@ -420,39 +524,38 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     }
     if (comm_agree(&t.comm, e)) goto out;
 
-    double acc[N_PHASES] = {0}, loss_first = NAN;
-    long samples = 0;
-    int s_step;
+    /* everything the measured steps record is allocated before them */
+    double *rec = calloc((size_t)o->steps * N_REC, sizeof *rec), *all = NULL;
+    if (rank == 0) all = malloc((size_t)size * o->steps * N_REC * sizeof *all);
+    if (!rec || (rank == 0 && !all)) hc_fail(e, HC_ERR_RUNTIME, "out of memory for the records");
+    if (comm_agree(&t.comm, e)) goto out_rec;
+
+    double loss_first = NAN;
+    span since = span_start();
     for (int i = 0; i < o->warmup; i++)
-        if (timed_step(&t, &g, acc, &s_step, e)) goto out;
+        if (timed_step(&t, &g, rec, &since, e)) goto out_rec;
     for (int i = 0; i < 2; i++) standalone_block(&sa, &g);     /* warms the shapes too */
     sa.done = 0;
-    memset(acc, 0, sizeof acc);
     allocs_step = allocs_allreduce = 0;
+    double cpu0 = cpu_now(), wall0 = now();
     MPI_Barrier(MPI_COMM_WORLD);
-
-    double wall = 0;
+    since = span_start();
     for (int i = 0; i < o->steps; i++) {
-        double before = 0;
-        for (int p = 0; p < P_GEMM; p++) before += acc[p];
-        if (timed_step(&t, &g, acc, &s_step, e)) goto out;
-        double after = 0;
-        for (int p = 0; p < P_GEMM; p++) after += acc[p];
-        wall += after - before;
-        samples += s_step;
+        if (timed_step(&t, &g, rec + (size_t)i * N_REC, &since, e)) goto out_rec;
         if (i == 0) loss_first = t.loss;
         /* spread the standalone blocks over the run, at the same steps on every rank */
         if (sa.done < N_BLOCKS && (long)(i + 1) * N_BLOCKS >= (long)(sa.done + 1) * o->steps)
             standalone_block(&sa, &g);
     }
     while (sa.done < N_BLOCKS) standalone_block(&sa, &g);
+    double share = (cpu_now() - cpu0) / (now() - wall0), share_min;
 
-    /* gather: phases averaged over ranks, the step time of the slowest rank */
-    double sum_acc[N_PHASES], wall_max;
-    MPI_Reduce(acc, sum_acc, N_PHASES, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-    MPI_Reduce(&wall, &wall_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    /* rank 0 gets every rank's records, the others reduce to figures */
+    MPI_Gather(rec, o->steps * N_REC, MPI_DOUBLE, all, o->steps * N_REC, MPI_DOUBLE, 0,
+               MPI_COMM_WORLD);
+    MPI_Reduce(&share, &share_min, 1, MPI_DOUBLE, MPI_MIN, 0, MPI_COMM_WORLD);
     double shape_s[N_SHAPES], shape_max[N_SHAPES];
-    for (int i = 0; i < N_SHAPES; i++) shape_s[i] = median(sa.t[i], N_BLOCKS);
+    for (int i = 0; i < N_SHAPES; i++) shape_s[i] = standalone_median(&sa, i);
     MPI_Reduce(shape_s, shape_max, N_SHAPES, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -464,17 +567,49 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
 
     if (rank == 0) {
         result r = {0};
+        /* A step lasts as long as its slowest rank; it counts as undisturbed when it was
+         * on every rank. Phases are means over ranks. With too few undisturbed steps
+         * (under a tenth), all steps count. */
+        int n_quiet = 0;
+        for (int i = 0; i < o->steps; i++) {
+            int q = 1;
+            for (int k = 0; k < size; k++) q &= all[((size_t)k * o->steps + i) * N_REC + R_QUIET] != 0;
+            n_quiet += q;
+        }
+        int use_all = n_quiet * 10 < o->steps;
+        double step_sum = 0, step_sum_all = 0, samples = 0, samples_all = 0;
+        for (int i = 0; i < o->steps; i++) {
+            double wall = 0;
+            int q = 1;
+            for (int k = 0; k < size; k++) {
+                const double *ri = all + ((size_t)k * o->steps + i) * N_REC;
+                wall = fmax(wall, ri[R_WALL]);
+                q &= ri[R_QUIET] != 0;
+            }
+            const double *r0 = all + (size_t)i * N_REC;
+            step_sum_all += wall;
+            samples_all += r0[R_SAMPLES];
+            if (!q && !use_all) continue;
+            step_sum += wall;
+            samples += r0[R_SAMPLES];
+            for (int k = 0; k < size; k++)
+                for (int p = 0; p < N_PHASES; p++)
+                    r.phase_s[p] += all[((size_t)k * o->steps + i) * N_REC + p] / size;
+        }
+        int counted = use_all ? o->steps : n_quiet;
+        for (int p = 0; p < N_PHASES; p++) r.phase_s[p] /= counted;
         r.ranks = size;
         r.threads = o->threads;
         r.batch = o->batch;
         r.local_batch = b1 - b0;
         r.steps = o->steps;
+        r.steps_quiet = n_quiet;
         r.warmup = o->warmup;
         r.stack = t.stack_canon;
         r.data = data_desc;
-        r.step_s = wall_max / o->steps;
-        r.samples_per_s = (double)samples / wall_max;
-        for (int p = 0; p < N_PHASES; p++) r.phase_s[p] = sum_acc[p] / size / o->steps;
+        r.step_s = step_sum / counted;
+        r.samples_per_s = samples / step_sum;
+        r.samples_per_s_all = samples_all / step_sum_all;
         /* the replay can come out slower than the whole model phase on a noisy core */
         r.elementwise_s = fmax(0.0, r.phase_s[P_MODEL] - r.phase_s[P_GEMM]);
         r.gemm_flops = g.flops;
@@ -494,10 +629,14 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         r.loss_last = t.loss;
         r.allocs_step = allocs_sum[0];
         r.allocs_allreduce = allocs_sum[1];
+        r.cpu_share = share_min;
         if (o->json) print_json(&r);
         else print_table(&r, &g);
         fflush(stdout);
     }
+out_rec:
+    free(rec);
+    free(all);
 out:
     free(g.scratch);
     if (have_trainer) trainer_free(&t);
@@ -520,6 +659,7 @@ int main(int argc, char **argv)
     }
     /* one BLIS thread per rank unless told: ranks x threads must not exceed the cores */
     bli_thread_set_num_threads(o.threads);
+    alloc_counter_start();
     rc = bench(&o, rank, size, &e);
     if (rc && rank == 0) fprintf(stderr, "bench: error: %s\n", e.msg);
     MPI_Finalize();
