@@ -31,6 +31,7 @@ check 2 "unexpected argument 'extra'"       train $D extra
 check 2 "option --no-shuffle takes no value" train $D --no-shuffle=yes
 check 2 "--progress expects auto"           train $D --progress sometimes
 check 2 "unknown --model 'resnet'"          train $D --model resnet
+check 2 "unknown --normalize 'bogus'"      train $D --normalize bogus
 check 2 "unknown optimizer 'adm'"           train $D --stack 'adm / sgd'
 check 2 "column 8"                          train $D --stack 'adam / adam'
 check 2 "only sgd"                          train $D --stack 'adam / adam'
@@ -64,7 +65,7 @@ for sub in "--help" "train --help" "eval --help"; do
 done
 i=$((i + 1))
 missing=""
-for opt in data dataset model stack epochs batch seed max-steps no-shuffle init metrics checkpoint checkpoint-every resume resume-if-exists threads progress quiet; do
+for opt in data dataset normalize model stack epochs batch seed max-steps no-shuffle init metrics checkpoint checkpoint-every resume resume-if-exists threads progress quiet; do
     "$HYPERCLIP" train --help | grep -q -- "--$opt" || missing="$missing $opt"
 done
 if [ -z "$missing" ]; then echo "ok $i - train --help documents every option"
