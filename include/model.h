@@ -66,6 +66,14 @@ void model_destroy(hc_model *m);
 /* Uniform in +-1/sqrt(fan_in) for weights and biases, from `seed`. */
 void model_init_params(const hc_model *m, hc_real *param, uint64_t seed);
 
+/* The classifier head both models end with, on n rows of tanh outputs (n x C):
+ * head_loss_grad returns the sum of the NLL losses of log-softmax and writes
+ * d = scale (softmax - onehot) (1 - t^2), the gradient at the last pre-activation;
+ * head_score turns out into log-probabilities and adds the losses and the correct
+ * argmax predictions. */
+double head_loss_grad(const hc_real *t, const int *y, int n, int C, hc_real scale, hc_real *d);
+void head_score(hc_real *out, const int *y, int n, int C, double *loss_sum, double *correct);
+
 /* Index of the largest value; a NaN is the largest, the first NaN wins (PyTorch). */
 int argmax_nan_first(const hc_real *v, int n);
 

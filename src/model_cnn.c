@@ -307,15 +307,6 @@ static void forward(cnn *p, const hc_real *param, const hc_tensor *T, const hc_r
 }
 
 /* Replaces a row of tanh outputs by its log-softmax. */
-static void log_softmax_row(hc_real *row, int C)
-{
-    hc_real mx = row[0], sum = 0;
-    for (int j = 1; j < C; j++) mx = row[j] > mx ? row[j] : mx;
-    for (int j = 0; j < C; j++) sum += hc_exp(row[j] - mx);
-    hc_real lse = mx + hc_log(sum);
-    for (int j = 0; j < C; j++) row[j] -= lse;
-}
-
 /* ---- the model interface ---- */
 
 static double cnn_train_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
@@ -324,25 +315,13 @@ static double cnn_train_batch(hc_model *m, const hc_real *param, const hc_real *
     cnn *p = m->impl;
     const int C = p->classes, D = p->D;
     const hc_tensor *T = m->tensors;
-    double loss = 0.0;
 
     if (n == 0) {                       /* an empty shard contributes nothing */
         memset(grad, 0, m->n_params * sizeof *grad);
         return 0.0;
     }
     forward(p, param, T, x, n);
-    /* dL/d(fc2 pre-activation) = scale (softmax - onehot) (1 - tanh^2) */
-    for (int i = 0; i < n; i++) {
-        hc_real *o = p->out + (size_t)i * C, *d = p->d_out + (size_t)i * C;
-        hc_real t[64];                  /* C <= 64, checked at create */
-        memcpy(t, o, (size_t)C * sizeof *t);
-        log_softmax_row(o, C);
-        loss -= (double)o[y[i]];
-        for (int j = 0; j < C; j++) {
-            hc_real dlogit = hc_exp(o[j]) - (j == y[i]);
-            d[j] = scale * dlogit * (1 - t[j] * t[j]);
-        }
-    }
+    double loss = head_loss_grad(p->out, y, n, C, scale, p->d_out);
     const hc_real *w2 = param + T[CW2].offset;
     const hc_real *w3 = param + T[FW1].offset, *w4 = param + T[FW2].offset;
     hc_real *g_cw1 = grad + T[CW1].offset, *g_cb1 = grad + T[CB1].offset;
@@ -396,12 +375,7 @@ static void cnn_eval_batch(hc_model *m, const hc_real *param, const hc_real *x, 
     const int C = p->classes;
     if (n == 0) return;
     forward(p, param, m->tensors, x, n);
-    for (int i = 0; i < n; i++) {
-        hc_real *o = p->out + (size_t)i * C;
-        log_softmax_row(o, C);
-        *loss_sum -= (double)o[y[i]];
-        *correct += argmax_nan_first(o, C) == y[i];
-    }
+    head_score(p->out, y, n, C, loss_sum, correct);
 }
 
 static void cnn_destroy(hc_model *m)

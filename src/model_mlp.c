@@ -57,54 +57,6 @@ static void forward(mlp *p, const hc_real *param, const hc_tensor *T, const hc_r
     bias_tanh(p->out, b2, n, C);
 }
 
-/* The largest value of a row; a NaN only gets in when it comes first, and then every
- * difference from it, and so the row's loss, is NaN (the loss then says "diverged"). */
-static hc_real row_max(const hc_real *row, int C)
-{
-    hc_real mx = row[0];
-    for (int j = 1; j < C; j++) mx = row[j] > mx ? row[j] : mx;
-    return mx;
-}
-
-/* Replaces each row of tanh outputs by its log-softmax; returns the row's lse.
- * (Evaluation only; the training step has its own vectorised pass.) */
-static hc_real log_softmax_row(hc_real *row, int C)
-{
-    hc_real mx = row_max(row, C), sum = 0;
-    for (int j = 0; j < C; j++) sum += hc_exp(row[j] - mx);
-    hc_real lse = mx + hc_log(sum);
-    for (int j = 0; j < C; j++) row[j] -= lse;
-    return lse;
-}
-
-/* The loss of n rows of tanh outputs t (n x C) and its gradient at the pre-activation
- * of layer 2: d = scale (softmax(t) - onehot(y)) (1 - t^2). Returns the sum of the
- * per-sample losses. The exponentials go through one flat vectorised pass over d
- * (used as scratch), since a row of 10 classes is too short to vectorise by itself. */
-static double softmax_loss(const hc_real *restrict t, const int *y, int n, int C, hc_real scale,
-                           hc_real *restrict d)
-{
-    double loss = 0.0;
-    size_t nC = (size_t)n * C;
-    for (int i = 0; i < n; i++) {           /* d = t - the row's max */
-        const hc_real *ti = t + (size_t)i * C;
-        hc_real mx = row_max(ti, C);
-        for (int j = 0; j < C; j++) d[(size_t)i * C + j] = ti[j] - mx;
-    }
-    for (size_t k = 0; k < nC; k++) d[k] = hc_exp_vec(d[k]);
-    for (int i = 0; i < n; i++) {
-        const hc_real *ti = t + (size_t)i * C;
-        hc_real *di = d + (size_t)i * C;
-        hc_real sum = 0;
-        for (int j = 0; j < C; j++) sum += di[j];
-        hc_real lse = row_max(ti, C) + hc_log(sum), inv_sum = 1 / sum;
-        loss -= (double)(ti[y[i]] - lse);
-        for (int j = 0; j < C; j++)
-            di[j] = scale * (di[j] * inv_sum - (hc_real)(j == y[i])) * (1 - ti[j] * ti[j]);
-    }
-    return loss;
-}
-
 static double mlp_train_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
                               int n, hc_real scale, hc_real *grad)
 {
@@ -117,7 +69,7 @@ static double mlp_train_batch(hc_model *m, const hc_real *param, const hc_real *
         return 0.0;
     }
     forward(p, param, T, x, n);
-    double loss = softmax_loss(p->out, y, n, C, scale, p->d_out);
+    double loss = head_loss_grad(p->out, y, n, C, scale, p->d_out);
     hc_real *g_w1 = grad + T[W1].offset, *restrict g_b1 = grad + T[B1].offset;
     hc_real *g_w2 = grad + T[W2].offset, *restrict g_b2 = grad + T[B2].offset;
     const hc_real *w2 = param + T[W2].offset;
@@ -154,12 +106,7 @@ static void mlp_eval_batch(hc_model *m, const hc_real *param, const hc_real *x, 
     const int C = p->classes;
     if (n == 0) return;
     forward(p, param, m->tensors, x, n);
-    for (int i = 0; i < n; i++) {
-        hc_real *o = p->out + (size_t)i * C;
-        log_softmax_row(o, C);
-        *loss_sum -= (double)o[y[i]];
-        *correct += argmax_nan_first(o, C) == y[i];
-    }
+    head_score(p->out, y, n, C, loss_sum, correct);
 }
 
 static void mlp_destroy(hc_model *m)
