@@ -1,5 +1,6 @@
 /* train.c - the data-parallel training loop (see train.h for the step's anatomy). */
 #include "train.h"
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,23 @@ void trainer_sync_position(hc_trainer *t)
     set_batch_size(t);
 }
 
+/* A checkpoint that cannot be written should stop the run before its first step, not
+ * hours later: rank 0 creates and removes a file beside the checkpoint. */
+static int probe_checkpoint_dir(const hc_trainer *t, hc_err *e)
+{
+    const char *path = t->opt.checkpoint_path;
+    if (!path || t->comm.rank != 0) return 0;
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: its folder is not writable (%s)", path,
+                       strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 static int resume(hc_trainer *t, hc_err *e)
 {
     const char *path = t->opt.resume_path;
@@ -207,7 +225,7 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     }
     trainer_sync_position(t);
     if (resume(t, e)) goto fail;
-    open_metrics(t, e);
+    if (!probe_checkpoint_dir(t, e)) open_metrics(t, e);
     if (comm_agree_on(comm, e)) goto fail;
     return 0;
 fail:
@@ -458,8 +476,8 @@ int trainer_run(hc_trainer *t, hc_err *e)
         }
         if (diverged) break;                     /* keep the last good checkpoint */
         long every = t->opt.checkpoint_every;
-        if ((epoch_done || t->step == total || t->stop_requested || (every && t->step % every == 0)) &&
-            checkpoint(t, e))
+        int due = epoch_done || t->step == total || t->stop_requested || (every && t->step % every == 0);
+        if (due && !first_bad[0] && checkpoint(t, e))   /* never save a non-finite state */
             return e->code;
         if (t->stop_requested) break;
         /* rows go to disk between steps, never inside one; rank 0's outcome is agreed */
@@ -474,6 +492,9 @@ int trainer_run(hc_trainer *t, hc_err *e)
         if (!t->opt.checkpoint_path)
             return hc_fail(e, HC_ERR_RUNTIME, "stopped by a signal at step %ld; no --checkpoint was "
                            "given, so this run cannot be resumed", t->step);
+        if (first_bad[0])
+            return hc_fail(e, HC_ERR_RUNTIME, "stopped by a signal at step %ld after %s became "
+                           "non-finite: the last good checkpoint was kept", t->step, first_bad);
         if (t->comm.rank == 0) {
             printf("stopped by a signal at step %ld: checkpoint %s written; exit %d asks for a "
                    "requeue (resume with --resume %s)\n", t->step, t->opt.checkpoint_path,
