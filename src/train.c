@@ -409,10 +409,19 @@ static int nonfinite_hyper(const hc_trainer *t, char *what, size_t n)
     return 0;
 }
 
-/* Metrics first, then the checkpoint: a metrics file never lacks a checkpointed step. */
+static int all_finite(const hc_real *v, size_t n)
+{
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) ok &= isfinite(v[i]) != 0;
+    return ok;
+}
+
+/* Metrics first, then the checkpoint: a metrics file never lacks a checkpointed step.
+ * Weights gone non-finite (the loss follows a step later) never replace a good
+ * checkpoint; every rank holds the same weights, so all skip together. */
 static int checkpoint(hc_trainer *t, hc_err *e)
 {
-    if (!t->opt.checkpoint_path) return 0;
+    if (!t->opt.checkpoint_path || !all_finite(t->param, t->model.n_params)) return 0;
     double started = now();
     if (t->comm.rank == 0 && !(t->have_metrics && metrics_flush(&t->metrics, e)))
         ckpt_save(t, t->opt.checkpoint_path, e);

@@ -1,0 +1,165 @@
+#!/bin/bash
+# Faults a long run meets on a shared machine (issue 7, "Faults"):
+#   (a) one rank killed with kill -9 mid-run under mpirun -np 2 (rank 1, then rank 0, the
+#       one that writes checkpoints): the job ends within 30 s, exits non-zero, no rank is
+#       left running, and the last --checkpoint-every checkpoint is intact and resumes;
+#   (b) a rank that cannot open its data (MPMD: the other rank's folder is fine): every
+#       rank exits, no hang, exit non-zero, one message naming what is missing;
+#   (c) a read-only checkpoint folder: one clear error, the old checkpoint untouched, no
+#       temporary file left, and the error comes before the first step;
+#   (d) a non-finite loss under mpirun -np 2: exit 3, the step and the hyperparameter that
+#       went first, metrics saved, and the last checkpoint kept is a good one.
+# Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
+set -u
+: "${MPIRUN:=mpirun}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}"
+export OMPI_ALLOW_RUN_AS_ROOT="${OMPI_ALLOW_RUN_AS_ROOT:-1}"
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}"
+export OMPI_MCA_rmaps_base_oversubscribe="${OMPI_MCA_rmaps_base_oversubscribe:-1}"
+dir=$(mktemp -d)
+cleanup() {
+    chmod -R u+w "$dir" 2>/dev/null
+    mountpoint -q "$dir/ro" 2>/dev/null && umount "$dir/ro"
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+i=0
+t() {  # description, shell condition, [file to show on failure]
+    i=$((i + 1))
+    if eval "$2"; then echo "ok $i - $1"
+    else echo "not ok $i - $1"; [ -n "${3:-}" ] && sed 's/^/# /' "$3" | tail -n 12; fi
+}
+now_ms() { local u=${EPOCHREALTIME/[.,]/}; echo $((u / 1000)); }
+# PIDs of hyperclip processes whose command line mentions $1 (ranks; not mpirun or timeout).
+ranks_of() {
+    local p cmd
+    for p in /proc/[0-9]*; do
+        cmd=$(tr '\0' ' ' 2>/dev/null < "$p/cmdline") || continue
+        case $cmd in *"$HYPERCLIP"*train*"$1"*) ;; *) continue ;; esac
+        case $cmd in *mpirun*|*orterun*|timeout*) continue ;; esac
+        echo "${p#/proc/}"
+    done
+}
+rank_pid() {  # world rank, pattern
+    local p
+    for p in $(ranks_of "$2"); do
+        tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" | grep -qx "OMPI_COMM_WORLD_RANK=$1" && { echo "$p"; return; }
+    done
+}
+errors() { grep -c 'hyperclip: error:' "$1"; }
+
+"$TESTBIN/gen_data" "$dir/big" --train 6000 --test 200 --rows 28 --cols 28 >/dev/null
+"$TESTBIN/gen_data" "$dir/small" --train 256 --test 64 --rows 8 --cols 8 >/dev/null
+
+# ---- (a) kill -9 of one rank mid-run ----
+job=(train --data "$dir/big" --batch 32 --epochs 2 --quiet --stack 'adam / sgd(alpha=1e-3, clip=on)')
+for victim in 1 0; do
+    ck=$dir/kill$victim/ck.h5 out=$dir/kill$victim.out
+    mkdir -p "$dir/kill$victim"
+    timeout 120 "$MPIRUN" -np 2 "$HYPERCLIP" "${job[@]}" --checkpoint "$ck" --checkpoint-every 10 \
+        > "$out" 2>&1 &
+    job_pid=$!
+    for _ in $(seq 1200); do [ -e "$ck" ] && break; sleep 0.05; done   # slow under sanitizers
+    sleep 0.3                                  # checkpoints every 10 steps go on meanwhile
+    pid=$(rank_pid $victim "$ck")
+    start=$(now_ms)
+    [ -n "$pid" ] && kill -9 "$pid"
+    wait $job_pid; code=$?
+    took=$(( $(now_ms) - start ))
+    left=$(ranks_of "$ck")
+    t "kill -9 of rank $victim (pid ${pid:-none found}) mid-run: the job ends within 30 s (took ${took} ms) and exits non-zero (exit $code)" \
+      '[ -n "$pid" ] && [ $took -lt 30000 ] && [ $code -ne 0 ] && [ $code -ne 124 ]' "$out"
+    t "kill -9 of rank $victim: no rank is left running${left:+ (left: $left)}" '[ -z "$left" ]'
+    [ -n "$left" ] && kill -9 $left 2>/dev/null
+    "$HYPERCLIP" "${job[@]}" --checkpoint "$dir/kill$victim/resumed.h5" --resume "$ck" \
+        > "$dir/resume$victim.out" 2>&1; code=$?
+    step=$(sed -n 's/^resumed from .* at step \([0-9]*\).*/\1/p' "$dir/resume$victim.out")
+    t "kill -9 of rank $victim: the last checkpoint (step ${step:-?}, a multiple of --checkpoint-every 10) is intact and the run resumes to the end (exit $code)" \
+      '[ $code -eq 0 ] && [ -n "$step" ] && [ "$step" -gt 0 ] && [ $((step % 10)) -eq 0 ] && grep -q "final test error" "$dir/resume$victim.out"' \
+      "$dir/resume$victim.out"
+done
+
+# ---- (b) one rank cannot open its data (MPMD: its folder or one of its files is missing) ----
+mkdir -p "$dir/partial"
+cp "$dir/small"/* "$dir/partial/" && rm "$dir/partial/t10k-labels-idx1-ubyte"
+# t() evaluates its condition in its own scope: the values it needs are globals.
+mpmd() {  # id, description, data of rank 0, data of rank 1, text the message must hold
+    local start
+    m_out=$dir/mpmd-$1.out m_text=$5
+    start=$(now_ms)
+    timeout 60 "$MPIRUN" -np 1 "$HYPERCLIP" train --data "$3" --batch 32 --quiet \
+        : -np 1 "$HYPERCLIP" train --data "$4" --batch 32 --quiet > "$m_out" 2>&1
+    m_code=$?
+    m_took=$(( $(now_ms) - start ))
+    t "$2: every rank exits, no hang (${m_took} ms, bounded by timeout 60), exit non-zero (exit $m_code)" \
+      '[ $m_code -ne 0 ] && [ $m_code -ne 124 ] && [ -z "$(ranks_of "$dir/partial")$(ranks_of "$dir/missing")" ]' "$m_out"
+    t "$2: exactly one error message, naming $5" \
+      '[ "$(errors "$m_out")" -eq 1 ] && grep "hyperclip: error:" "$m_out" | grep -qF -- "$m_text"' "$m_out"
+}
+mpmd 1 "rank 1's data folder is missing" "$dir/small" "$dir/missing" "data folder not found: $dir/missing"
+mpmd 0 "rank 0's data folder is missing" "$dir/missing" "$dir/small" "data folder not found: $dir/missing"
+mpmd file "rank 1's folder lacks t10k-labels-idx1-ubyte" "$dir/small" "$dir/partial" "$dir/partial/t10k-labels-idx1-ubyte"
+
+# ---- (c) a read-only checkpoint folder ----
+ro=$dir/ro
+mkdir -p "$ro"
+# As root, permission bits do not stop writes: use a tmpfs remounted read-only.
+if [ "$(id -u)" -eq 0 ]; then
+    mount -t tmpfs -o size=16m tmpfs "$ro" 2>/dev/null || ro_skip="cannot mount a tmpfs (needs CAP_SYS_ADMIN)"
+fi
+if [ -z "${ro_skip:-}" ]; then
+    small=(train --data "$dir/small" --batch 32 --epochs 3 --stack 'adam / sgd(alpha=1e-3, clip=on)')
+    "$HYPERCLIP" "${small[@]}" --quiet --checkpoint "$ro/ck.h5" --max-steps 3 > "$dir/ro0.out" 2>&1
+    before=$(cksum < "$ro/ck.h5")
+    if [ "$(id -u)" -eq 0 ]; then mount -o remount,ro "$ro" || ro_skip="cannot remount read-only"
+    else chmod 555 "$ro"; fi
+fi
+if [ -n "${ro_skip:-}" ]; then
+    for n in 1 2 3 4 5; do i=$((i + 1)); echo "ok $i - # SKIP read-only folder: $ro_skip"; done
+else
+    for case in resume fresh; do
+        out=$dir/ro-$case.out
+        if [ $case = resume ]; then
+            "$HYPERCLIP" "${small[@]}" --checkpoint "$ro/ck.h5" --resume "$ro/ck.h5" > "$out" 2>&1; code=$?
+        else
+            "$HYPERCLIP" "${small[@]}" --checkpoint "$ro/new.h5" > "$out" 2>&1; code=$?
+        fi
+        t "read-only checkpoint folder ($case): exit 1 and one clear error naming the checkpoint and the reason" \
+          '[ $code -eq 1 ] && [ "$(errors "$out")" -eq 1 ] && grep "hyperclip: error:" "$out" | grep -q "$ro/" && grep -qiE "read-only file system|permission denied" "$out"' "$out"
+        [ $case = resume ] &&
+            t "read-only checkpoint folder: the error comes before the first step, not at the first checkpoint" \
+              '! grep -q "^epoch" "$out"' "$out"
+    done
+    t "read-only checkpoint folder: the old checkpoint is untouched and no temporary file is left" \
+      '[ "$(cksum < "$ro/ck.h5")" = "$before" ] && [ "$(ls "$ro")" = ck.h5 ]'
+    cp "$ro/ck.h5" "$dir/ro-copy.h5"
+    "$HYPERCLIP" "${small[@]}" --quiet --checkpoint "$dir/ro-copy.h5" --resume "$dir/ro-copy.h5" --max-steps 5 \
+        > "$dir/ro-resume.out" 2>&1; code=$?
+    t "read-only checkpoint folder: the old checkpoint still resumes (exit $code)" '[ $code -eq 0 ]' "$dir/ro-resume.out"
+fi
+if [ "$(id -u)" -eq 0 ]; then mountpoint -q "$ro" && umount "$ro"; else chmod 755 "$ro"; fi
+
+# ---- (d) a non-finite loss under mpirun: the step, the hyperparameter that went first, exit 3 ----
+out=$dir/nan.out
+"$MPIRUN" -np 2 "$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'sgd / sgd(alpha=1e300)' \
+    --metrics "$dir/nan.h5" > "$out" 2>&1; code=$?
+step=$(sed -n 's/^diverged: the loss became non-finite at step \([0-9]*\).*/\1/p' "$out")
+t "non-finite loss on 2 ranks: exit 3 (got $code)" '[ $code -eq 3 ]' "$out"
+t "non-finite loss: one report with the step (${step:-?}) and the first non-finite hyperparameter" \
+  '[ "$(grep -c "^diverged:" "$out")" -eq 1 ] && [ -n "$step" ] && grep -qE "first non-finite hyperparameter: level [0-9]+ (alpha|mu)" "$out"' "$out"
+"$HYPERCLIP" info "$dir/nan.h5" > "$dir/nan-info.out" 2>&1
+t "non-finite loss: the metrics file holds every step up to it, the last loss non-finite" \
+  'grep -q "^steps: $step steps recorded" "$dir/nan-info.out" && grep -qiE "last loss -?(nan|inf)" "$dir/nan-info.out"' "$dir/nan-info.out"
+# checkpointing every step: the weights are already infinite one step before the loss is
+out=$dir/nan-ck.out
+"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'sgd / sgd(alpha=1e300)' \
+    --checkpoint "$dir/nan-ck.h5" --checkpoint-every 1 > "$out" 2>&1; code=$?
+t "diverging run checkpointing every step: exit 3 and one 'diverged:' report (exit $code)" \
+  '[ $code -eq 3 ] && [ "$(grep -c "^diverged: the \(loss\|weights\) became non-finite at step" "$out")" -eq 1 ]' "$out"
+"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'sgd / sgd(alpha=1e300)' --quiet \
+    --checkpoint "$dir/nan-ck2.h5" --resume "$dir/nan-ck.h5" --max-steps 1 > "$dir/nan-resume.out" 2>&1; code=$?
+t "diverging run: the last checkpoint kept is a good one (finite, loads: exit $code)" '[ $code -eq 0 ]' "$dir/nan-resume.out"
+out=$dir/nan-adam.out
+"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'adam / sgd(alpha=1e300)' > "$out" 2>&1; code=$?
+t "non-finite loss with adam at level 1: exit 3 and names the hyperparameter (exit $code)" \
+  '[ $code -eq 3 ] && grep -qE "first non-finite hyperparameter: level [0-9]+ (alpha|beta1|beta2)" "$out"' "$out"
+echo "1..$i"
