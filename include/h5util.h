@@ -22,6 +22,10 @@ void h5_restore(h5_quiet_state q);
 int h5_fail(hc_err *e, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int h5_vfail(hc_err *e, const char *where, const char *fmt, va_list ap);
 
+/* 1 when attribute a holds exactly one element (a scalar or a 1-element array): reading
+ * one value from anything larger would write past the caller's buffer. */
+int h5_attr_is_single(hid_t a);
+
 /* Closes an id of any kind; ignores negative ids. */
 void h5_close(hid_t id);
 

@@ -212,7 +212,7 @@ static int get_attr(hid_t obj, const char *name, hid_t type, void *v, ctx *c)
 {
     if (H5Aexists(obj, name) <= 0) return fail(c, "has no attribute '%s' (not a hyperclip checkpoint?)", name);
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Aread(a, type, v);
+    herr_t rc = !h5_attr_is_single(a) ? -1 : H5Aread(a, type, v);
     if (a >= 0) H5Aclose(a);
     return rc < 0 ? fail(c, "cannot read attribute '%s'", name) : 0;
 }
@@ -223,8 +223,8 @@ static int get_str(hid_t obj, const char *name, char *buf, size_t size, ctx *c)
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     hid_t ft = a < 0 ? -1 : H5Aget_type(a);
     int rc = 0;
-    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0 ||
-        H5Tget_size(ft) >= size) {
+    if (ft < 0 || !h5_attr_is_single(a) || H5Tget_class(ft) != H5T_STRING ||
+        H5Tis_variable_str(ft) > 0 || H5Tget_size(ft) >= size) {
         rc = fail(c, "attribute '%s' is not a short fixed-length string", name);
     } else {
         hid_t mt = H5Tcopy(ft);

@@ -79,3 +79,11 @@ hid_t h5_fapl_nolock(void)
     }
     return fapl;
 }
+
+int h5_attr_is_single(hid_t a)
+{
+    hid_t space = a < 0 ? -1 : H5Aget_space(a);
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    if (space >= 0) H5Sclose(space);
+    return n == 1;
+}

@@ -286,7 +286,8 @@ int model_file_kind(const char *path, char *name, size_t size, hc_err *e)
     if (H5Aexists(file, "model") > 0) {
         hid_t a = H5Aopen(file, "model", H5P_DEFAULT), ft = a < 0 ? -1 : H5Aget_type(a);
         char buf[64] = "";
-        if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) == 0 &&
+        if (ft >= 0 && h5_attr_is_single(a) && H5Tget_class(ft) == H5T_STRING &&
+            H5Tis_variable_str(ft) == 0 &&
             H5Tget_size(ft) < sizeof buf && H5Aread(a, ft, buf) >= 0 && buf[0])
             snprintf(name, size, "%s", buf);
         h5_close(ft);
