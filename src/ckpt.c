@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,10 +313,20 @@ static int read_state(hid_t f, hc_trainer *t, ctx *c)
              get_attr(state, "epoch_samples", H5T_NATIVE_LONG, &samples, c) ||
              get_attr(f, "seed", H5T_NATIVE_LONG, &seed, c) ||
              get_attr(f, "shuffle", H5T_NATIVE_LONG, &shuffle, c);
-    if (!rc && (step < 0 || epoch < 0 || pos < 0 || pos >= t->steps_per_epoch ||
-                step != epoch * (long)t->steps_per_epoch + pos || seed < 0))
+    /* a division, not epoch * steps_per_epoch: the file's epoch can be anything */
+    long spe = t->steps_per_epoch;
+    if (!rc && (step < 0 || epoch < 0 || pos < 0 || epoch > INT_MAX || step / spe != epoch ||
+                step % spe != pos || seed < 0 || samples < 0 || samples > t->ds->train.n))
         rc = fail(c, "%s", "has inconsistent step counters");
-    for (int k = 0; k < t->stack.n_levels && !rc; k++) rc = read_level(state, t, k, c);
+    for (int k = 0; k < t->stack.n_levels && !rc; k++) {
+        rc = read_level(state, t, k, c);
+        /* each counts at most one update a step; a larger count would overflow when stepped */
+        const hc_level *l = &t->stack.level[k];
+        if (!rc && (l->clip.steps < 0 || l->clip.steps > step || l->updates < 0 ||
+                    l->updates > step ||
+                    (k == 0 && (t->stack.opt.steps < 0 || t->stack.opt.steps > step))))
+            rc = fail(c, "%s", "has inconsistent update counters under /state/level<k>");
+    }
     H5Gclose(state);
     if (rc) return c->e->code;
     t->step = step;

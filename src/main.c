@@ -110,11 +110,13 @@ int main(int argc, char **argv)
         return report(0, &e);
     }
     if (strcmp(cmd, "train") && strcmp(cmd, "eval")) {
-        if (*cmd)
-            fprintf(stderr, "hyperclip: error: unknown command '%.100s' (see hyperclip --help)\n", cmd);
-        else
+        if (!*cmd) {
             cli_usage(stderr);
-        return HC_ERR_USAGE;
+            return HC_ERR_USAGE;
+        }
+        /* through hc_fail: the word is quoted without its control characters */
+        hc_fail(&e, HC_ERR_USAGE, "unknown command '%.100s' (see hyperclip --help)", cmd);
+        return report(0, &e);
     }
     int rank, code;
     MPI_Init(&argc, &argv);

@@ -90,14 +90,37 @@ static off_t append_bytes(int n_cols, int n_rows)
 /* Opens the file for a writing session that may add up to `bytes` bytes. */
 static hid_t open_rw(const char *path, off_t bytes, hc_err *e)
 {
-    if (reserve_space(path, bytes, e)) return -1;
+    /* Opened read-only first: the reservation grows the file, which would hide a
+     * truncated file from HDF5's end-of-file check (HDF5 then trusts sizes read from
+     * the damaged part: fuzz_ckpt saw a 650 GB allocation) and, when HDF5 refuses the
+     * file anyway, leave it grown. A file refused here is left exactly as it was. */
+    struct stat st;
     hid_t fapl = h5_fapl_nolock();
     if (fapl < 0) {
         fail_h5(e, path, "cannot set up file access");
         return -1;
     }
-    hid_t file = H5Fopen(path, H5F_ACC_RDWR, fapl);
-    if (file < 0) fail_h5(e, path, "cannot open the file for writing");
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (file < 0) {
+        fail_h5(e, path, "cannot open the file (truncated or corrupt?)");
+        H5Pclose(fapl);
+        return -1;
+    }
+    H5Fclose(file);
+    if (stat(path, &st) != 0) {
+        hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s", path, strerror(errno));
+        H5Pclose(fapl);
+        return -1;
+    }
+    if (reserve_space(path, bytes, e)) {
+        H5Pclose(fapl);
+        return -1;
+    }
+    file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    if (file < 0) {
+        fail_h5(e, path, "cannot open the file for writing");
+        if (truncate(path, st.st_size) != 0) { /* the error above is the one to report */ }
+    }
     H5Pclose(fapl);
     return file;
 }

@@ -162,7 +162,7 @@ static int probe_checkpoint_dir(const hc_trainer *t, hc_err *e)
     if (!path || t->comm.rank != 0) return 0;
     char probe[4200];
     snprintf(probe, sizeof probe, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0644);   /* a stale name of a killed run is fine */
     if (fd < 0)
         return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: its folder is not writable (%s)", path,
                        strerror(errno));

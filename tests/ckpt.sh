@@ -102,6 +102,8 @@ for trial in $(seq 12); do
     rm -f "$dir/k.h5"*
     "$HYPERCLIP" "${sig[@]}" --checkpoint "$dir/k.h5" --checkpoint-every 1 >/dev/null 2>&1 &
     pid=$!
+    # wait for the writes to begin: start-up takes over a second under the sanitizers
+    for _ in $(seq 600); do [ -e "$dir/k.h5" ] && break; sleep 0.02; done
     sleep "0.$(( (trial * 7919) % 9 + 1 ))$(( trial % 10 ))"
     kill -9 $pid; wait $pid 2>/dev/null
     if [ -e "$dir/k.h5" ]; then
