@@ -1,4 +1,4 @@
-/* model.h - a classifier behind one interface: the MLP now, the CNN later.
+/* model.h - a classifier behind one interface: the MLP and the CNN.
  *
  * A model owns only its workspace (activations for up to max_batch samples); the
  * parameters live in one contiguous buffer owned by the caller, so the optimizer
@@ -33,6 +33,14 @@ typedef struct {
      * predictions (a NaN counts as the largest value, first index wins). */
     void (*eval_batch)(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
                        int n, double *loss_sum, double *correct);
+    /* The model's own layers, which model_train_batch and model_eval_batch (the two
+     * above, for every model here) run around the shared head; 1 <= n <= max_batch.
+     * forward writes the n x n_classes tanh outputs of the last layer to m->out;
+     * backward, right after forward on the same param and x, turns m->d_out (the scaled
+     * gradient at the last layer's pre-activation) into grad (overwrites it). */
+    void (*forward)(hc_model *m, const hc_real *param, const hc_real *x, int n);
+    void (*backward)(hc_model *m, const hc_real *param, const hc_real *x, int n,
+                     hc_real *grad);
     void (*destroy)(hc_model *m);
 } hc_model_ops;
 
@@ -44,6 +52,10 @@ struct hc_model {
     int input_size, n_classes, max_batch;
     const hc_model_ops *ops;
     void *impl;
+    /* The head's workspace (max_batch x n_classes), allocated by the model's create and
+     * freed by its destroy: the last layer's tanh outputs, and the gradient at its
+     * pre-activation. */
+    hc_real *out, *d_out;
 };
 
 /* The MLP of the spec: Linear(in -> hidden) -> tanh -> Linear(hidden -> classes) ->
@@ -63,6 +75,11 @@ int model_create(hc_model *m, const char *name, int channels, int height, int wi
                  int n_classes, int max_batch, hc_err *e);
 void model_destroy(hc_model *m);
 
+/* Appends tensor layer/param of shape dims[0..rank-1] to m's table, as the next slice of
+ * the parameter vector (m->n_params grows by its size). */
+void model_add_tensor(hc_model *m, const char *layer, const char *param, int rank,
+                      const int *dims, int fan_in);
+
 /* Uniform in +-1/sqrt(fan_in) for weights and biases, from `seed`. */
 void model_init_params(const hc_model *m, hc_real *param, uint64_t seed);
 
@@ -73,6 +90,14 @@ void model_init_params(const hc_model *m, hc_real *param, uint64_t seed);
  * argmax predictions. */
 double head_loss_grad(const hc_real *t, const int *y, int n, int C, hc_real scale, hc_real *d);
 void head_score(hc_real *out, const int *y, int n, int C, double *loss_sum, double *correct);
+
+/* train_batch and eval_batch of every model (see hc_model_ops): an empty shard gives a
+ * zero gradient and adds nothing; otherwise ops->forward, then the head: head_loss_grad
+ * into m->d_out and ops->backward, or head_score. */
+double model_train_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
+                         int n, hc_real scale, hc_real *grad);
+void model_eval_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y, int n,
+                      double *loss_sum, double *correct);
 
 /* Index of the largest value; a NaN is the largest, the first NaN wins (PyTorch). */
 int argmax_nan_first(const hc_real *v, int n);

@@ -1,6 +1,8 @@
-/* model.c - what every model shares: creation by name, initialisation, argmax. */
+/* model.c - what every model shares: creation by name, the tensor table, initialisation,
+ * argmax, and the classifier head with the training and evaluation passes around it. */
 #include "model.h"
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "rng.h"
 
@@ -18,6 +20,23 @@ void model_destroy(hc_model *m)
 {
     if (m->ops) m->ops->destroy(m);
     memset(m, 0, sizeof *m);
+}
+
+void model_add_tensor(hc_model *m, const char *layer, const char *param, int rank,
+                      const int *dims, int fan_in)
+{
+    hc_tensor *T = &m->tensors[m->n_tensors++];
+    snprintf(T->layer, sizeof T->layer, "%s", layer);
+    snprintf(T->param, sizeof T->param, "%s", param);
+    T->rank = rank;
+    T->count = 1;
+    for (int i = 0; i < rank; i++) {
+        T->dims[i] = dims[i];
+        T->count *= (size_t)dims[i];
+    }
+    T->fan_in = fan_in;
+    T->offset = m->n_params;
+    m->n_params += T->count;
 }
 
 /* Each tensor draws from its own stream, so adding a layer never shifts the others. */
@@ -100,4 +119,27 @@ void head_score(hc_real *out, const int *y, int n, int C, double *loss_sum, doub
         *loss_sum -= (double)o[y[i]];
         *correct += argmax_nan_first(o, C) == y[i];
     }
+}
+
+/* ---- the passes: the model's own layers around the head ---- */
+
+double model_train_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
+                         int n, hc_real scale, hc_real *grad)
+{
+    if (n == 0) {                       /* an empty shard contributes nothing */
+        memset(grad, 0, m->n_params * sizeof *grad);
+        return 0.0;
+    }
+    m->ops->forward(m, param, x, n);
+    double loss = head_loss_grad(m->out, y, n, m->n_classes, scale, m->d_out);
+    m->ops->backward(m, param, x, n, grad);
+    return loss;
+}
+
+void model_eval_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y, int n,
+                      double *loss_sum, double *correct)
+{
+    if (n == 0) return;
+    m->ops->forward(m, param, x, n);
+    head_score(m->out, y, n, m->n_classes, loss_sum, correct);
 }

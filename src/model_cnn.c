@@ -55,8 +55,6 @@ typedef struct {
     hc_real *a1;                /* n x 16 x H1 x W1: relu(conv1) */
     hc_real *a2;                /* n x D: relu(conv2), flattened (channel, y, x) */
     hc_real *h;                 /* n x HIDDEN: tanh(fc1) */
-    hc_real *out;               /* n x classes: tanh(fc2), then log-softmax */
-    hc_real *d_out;             /* n x classes: dL/d(fc2 pre-activation) */
     hc_real *d_h;               /* n x HIDDEN: dL/d(fc1 pre-activation) */
     hc_real *d_a2;              /* n x D: dL/d a2 */
     hc_real *d_a1;              /* chunk x 16 x H1 x W1: dL/d a1 of one block */
@@ -117,25 +115,6 @@ static void prof_gemm(int kind, dim_t m, dim_t n, dim_t k, hc_real alpha, const 
 #else
 #define GEMM(kind, ...) gemm(__VA_ARGS__)
 #endif
-
-/* ---- the tensor table ---- */
-
-static void set_tensor(hc_model *m, int t, const char *layer, const char *param, int rank,
-                       const int *dims, int fan_in, size_t *offset)
-{
-    hc_tensor *T = &m->tensors[t];
-    snprintf(T->layer, sizeof T->layer, "%s", layer);
-    snprintf(T->param, sizeof T->param, "%s", param);
-    T->rank = rank;
-    T->count = 1;
-    for (int i = 0; i < rank; i++) {
-        T->dims[i] = dims[i];
-        T->count *= (size_t)dims[i];
-    }
-    T->fan_in = fan_in;
-    T->offset = *offset;
-    *offset += T->count;
-}
 
 /* ---- element-wise passes on 16-byte vectors ---- */
 
@@ -283,9 +262,11 @@ static void conv_grad_out(const conv_geom *g, const hc_real *gacc, hc_real *gw, 
 
 /* ---- forward ---- */
 
-/* x -> a1 -> a2 -> h -> out (tanh outputs of fc2, not yet log-softmaxed) */
-static void forward(cnn *p, const hc_real *param, const hc_tensor *T, const hc_real *x, int n)
+/* x -> a1 -> a2 -> h -> m->out (tanh outputs of fc2) */
+static void cnn_forward(hc_model *m, const hc_real *param, const hc_real *x, int n)
 {
+    cnn *p = m->impl;
+    const hc_tensor *T = m->tensors;
     for (int s0 = 0; s0 < n; s0 += p->chunk) {
         int ns = n - s0 < p->chunk ? n - s0 : p->chunk;
         hc_real *a1 = p->a1 + s0 * p->c1.out_size;
@@ -301,27 +282,22 @@ static void forward(cnn *p, const hc_real *param, const hc_tensor *T, const hc_r
     for (int i = 0; i < n; i++)
         for (int j = 0; j < HIDDEN; j++)
             p->h[i * HIDDEN + j] = hc_tanh(p->h[i * HIDDEN + j] + b3[j]);
-    GEMM(K_DENSE, n, C, HIDDEN, 1, p->h, HIDDEN, 1, w4, 1, HIDDEN, 0, p->out, C, 1);
+    hc_real *out = m->out;
+    GEMM(K_DENSE, n, C, HIDDEN, 1, p->h, HIDDEN, 1, w4, 1, HIDDEN, 0, out, C, 1);
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < C; j++) p->out[i * C + j] = hc_tanh(p->out[i * C + j] + b4[j]);
+        for (int j = 0; j < C; j++) out[i * C + j] = hc_tanh(out[i * C + j] + b4[j]);
 }
 
-/* Replaces a row of tanh outputs by its log-softmax. */
-/* ---- the model interface ---- */
+/* ---- backward ---- */
 
-static double cnn_train_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
-                              int n, hc_real scale, hc_real *grad)
+/* m->d_out -> grad, from the activations of the forward pass */
+static void cnn_backward(hc_model *m, const hc_real *param, const hc_real *x, int n,
+                         hc_real *grad)
 {
     cnn *p = m->impl;
     const int C = p->classes, D = p->D;
     const hc_tensor *T = m->tensors;
-
-    if (n == 0) {                       /* an empty shard contributes nothing */
-        memset(grad, 0, m->n_params * sizeof *grad);
-        return 0.0;
-    }
-    forward(p, param, T, x, n);
-    double loss = head_loss_grad(p->out, y, n, C, scale, p->d_out);
+    const hc_real *d_out = m->d_out;
     const hc_real *w2 = param + T[CW2].offset;
     const hc_real *w3 = param + T[FW1].offset, *w4 = param + T[FW2].offset;
     hc_real *g_cw1 = grad + T[CW1].offset, *g_cb1 = grad + T[CB1].offset;
@@ -330,12 +306,12 @@ static double cnn_train_batch(hc_model *m, const hc_real *param, const hc_real *
     hc_real *g_w4 = grad + T[FW2].offset, *g_b4 = grad + T[FB2].offset;
 
     /* the dense layers, as in the MLP */
-    GEMM(K_DENSE, C, HIDDEN, n, 1, p->d_out, 1, C, p->h, HIDDEN, 1, 0, g_w4, HIDDEN, 1);
-    GEMM(K_DENSE, n, HIDDEN, C, 1, p->d_out, C, 1, w4, HIDDEN, 1, 0, p->d_h, HIDDEN, 1);
+    GEMM(K_DENSE, C, HIDDEN, n, 1, d_out, 1, C, p->h, HIDDEN, 1, 0, g_w4, HIDDEN, 1);
+    GEMM(K_DENSE, n, HIDDEN, C, 1, d_out, C, 1, w4, HIDDEN, 1, 0, p->d_h, HIDDEN, 1);
     for (int j = 0; j < C; j++) g_b4[j] = 0;
     for (int j = 0; j < HIDDEN; j++) g_b3[j] = 0;
     for (int i = 0; i < n; i++) {
-        for (int j = 0; j < C; j++) g_b4[j] += p->d_out[i * C + j];
+        for (int j = 0; j < C; j++) g_b4[j] += d_out[i * C + j];
         for (int j = 0; j < HIDDEN; j++) {
             hc_real h = p->h[i * HIDDEN + j];
             hc_real d = p->d_h[i * HIDDEN + j] * (1 - h * h);
@@ -365,30 +341,23 @@ static double cnn_train_batch(hc_model *m, const hc_real *param, const hc_real *
     }
     conv_grad_out(c1, p->g1, g_cw1, g_cb1);
     conv_grad_out(c2, p->g2, g_cw2, g_cb2);
-    return loss;
 }
 
-static void cnn_eval_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y,
-                           int n, double *loss_sum, double *correct)
-{
-    cnn *p = m->impl;
-    const int C = p->classes;
-    if (n == 0) return;
-    forward(p, param, m->tensors, x, n);
-    head_score(p->out, y, n, C, loss_sum, correct);
-}
+/* ---- the model interface ---- */
 
 static void cnn_destroy(hc_model *m)
 {
     cnn *p = m->impl;
     if (!p) return;
-    free(p->a1); free(p->a2); free(p->h); free(p->out); free(p->d_out); free(p->d_h);
+    free(p->a1); free(p->a2); free(p->h); free(m->out); free(m->d_out); free(p->d_h);
     free(p->d_a2); free(p->d_a1); free(p->cols); free(p->cbuf); free(p->g1); free(p->g2);
     free(p);
     m->impl = NULL;
 }
 
-static const hc_model_ops cnn_ops = {cnn_train_batch, cnn_eval_batch, cnn_destroy};
+static const hc_model_ops cnn_ops = {
+    .train_batch = model_train_batch, .eval_batch = model_eval_batch,
+    .forward = cnn_forward, .backward = cnn_backward, .destroy = cnn_destroy};
 
 /* Sizes are checked so that every index fits: images of at most 2^20 pixels, at most 64
  * channels (a patch matrix row is below 2^31 elements for any block). */
@@ -414,20 +383,18 @@ int model_cnn_create(hc_model *m, int channels, int height, int width, int n_cla
     m->n_classes = n_classes;
     m->max_batch = max_batch;
 
-    size_t off = 0;
-    m->n_tensors = 8;
     const int cw1[4] = {F, channels, 3, 3}, cw2[4] = {F, F, 3, 3}, cb[1] = {F};
     const int fw1[2] = {HIDDEN, p->D}, fb1[1] = {HIDDEN};
     const int fw2[2] = {n_classes, HIDDEN}, fb2[1] = {n_classes};
-    set_tensor(m, CW1, "conv1", "weight", 4, cw1, p->c1.K, &off);
-    set_tensor(m, CB1, "conv1", "bias", 1, cb, p->c1.K, &off);
-    set_tensor(m, CW2, "conv2", "weight", 4, cw2, p->c2.K, &off);
-    set_tensor(m, CB2, "conv2", "bias", 1, cb, p->c2.K, &off);
-    set_tensor(m, FW1, "fc1", "weight", 2, fw1, p->D, &off);
-    set_tensor(m, FB1, "fc1", "bias", 1, fb1, p->D, &off);
-    set_tensor(m, FW2, "fc2", "weight", 2, fw2, HIDDEN, &off);
-    set_tensor(m, FB2, "fc2", "bias", 1, fb2, HIDDEN, &off);
-    m->n_params = off;
+    /* in the order of the enum: CW1, CB1, ..., FB2 */
+    model_add_tensor(m, "conv1", "weight", 4, cw1, p->c1.K);
+    model_add_tensor(m, "conv1", "bias", 1, cb, p->c1.K);
+    model_add_tensor(m, "conv2", "weight", 4, cw2, p->c2.K);
+    model_add_tensor(m, "conv2", "bias", 1, cb, p->c2.K);
+    model_add_tensor(m, "fc1", "weight", 2, fw1, p->D);
+    model_add_tensor(m, "fc1", "bias", 1, fb1, p->D);
+    model_add_tensor(m, "fc2", "weight", 2, fw2, HIDDEN);
+    model_add_tensor(m, "fc2", "bias", 1, fb2, HIDDEN);
 
     size_t cols1 = (size_t)(p->c1.K + 1) * p->c1.Q, cols2 = (size_t)(p->c2.K + 1) * p->c2.Q;
     size_t cols_per_sample = cols1 > cols2 ? cols1 : cols2;
@@ -442,14 +409,14 @@ int model_cnn_create(hc_model *m, int channels, int height, int width, int n_cla
     p->d_a2 = malloc(nb * p->D * sizeof *p->d_a2);
     p->h = malloc(nb * HIDDEN * sizeof *p->h);
     p->d_h = malloc(nb * HIDDEN * sizeof *p->d_h);
-    p->out = malloc(nb * n_classes * sizeof *p->out);
-    p->d_out = malloc(nb * n_classes * sizeof *p->d_out);
+    m->out = malloc(nb * n_classes * sizeof *m->out);
+    m->d_out = malloc(nb * n_classes * sizeof *m->d_out);
     p->d_a1 = malloc(chunk * p->c2.in_size * sizeof *p->d_a1);
     p->cols = malloc(chunk * cols_per_sample * sizeof *p->cols);
     p->cbuf = malloc(chunk * F * (size_t)p->c1.Q * sizeof *p->cbuf);   /* Q1 > Q2 */
     p->g1 = malloc((size_t)F * (p->c1.K + 1) * sizeof *p->g1);
     p->g2 = malloc((size_t)F * (p->c2.K + 1) * sizeof *p->g2);
-    if (!p->a1 || !p->a2 || !p->d_a2 || !p->h || !p->d_h || !p->out || !p->d_out || !p->d_a1 ||
+    if (!p->a1 || !p->a2 || !p->d_a2 || !p->h || !p->d_h || !m->out || !m->d_out || !p->d_a1 ||
         !p->cols || !p->cbuf || !p->g1 || !p->g2) {
         model_destroy(m);
         return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the cnn workspace (batch %d of "

@@ -7,17 +7,17 @@
  *     (weights and biases) and of fc1/fc2 on tiny images. conv1's gradients reach it
  *     through conv2's input gradient (im2col's adjoint), so they check that path too.
  *     A larger image makes the model work in several im2col blocks, the last one short.
- *  3. A level-1 hypergradient through the CNN (the trainer with model "cnn", phase by
- *     phase as in test_fd.c) matches its finite difference. */
+ *  3. A level-1 hypergradient through the CNN matches its finite difference (fdutil.h's
+ *     method, as in test_fd.c: steps 4 -> 5, batch 8). */
 #include <math.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fdutil.h"
 #include "model.h"
 #include "rng.h"
 #include "tap.h"
 #include "testdata.h"
-#include "train.h"
 
 /* ---- the reference: direct loops, PyTorch's definitions ---- */
 
@@ -194,54 +194,16 @@ static void check_gradients(int C, int H, int W, int n, int stride)
     unmake(&s);
 }
 
-/* ---- the hypergradient through the CNN (test_fd.c's method) ---- */
+/* ---- the hypergradient through the CNN (fdutil.h) ---- */
 
-#define T_STEP 5
 static hc_dataset ds;
-
-static double loss_at(const char *stack, int j, int h, double delta, double *hg, double *raw)
-{
-    hc_train_opts o;
-    hc_trainer t;
-    hc_err e = {0};
-    train_opts_defaults(&o);
-    o.model_name = "cnn";
-    o.stack_text = stack;
-    o.batch = 8;
-    o.shuffle = 0;
-    o.seed = 7;
-    o.quiet = 1;
-    if (trainer_init(&t, &o, &ds, MPI_COMM_SELF, &e)) { diag("%s", e.msg); exit(1); }
-    for (int s = 1; s <= T_STEP - 2; s++) trainer_step(&t, &e);
-    trainer_gradients(&t, &e);                  /* step T-1, phase by phase */
-    stack_hypergrads(&t.stack, trainer_hypergrads(&t));
-    for (int k = t.stack.n_levels - 1; k >= 1; k--) {
-        if (k == j) t.stack.level[j].raw[h] += delta;
-        stack_update_level(&t.stack, k);
-    }
-    if (j == 0) t.stack.level[0].raw[h] += delta;
-    *raw = t.stack.level[j].raw[h] - delta;
-    stack_update_weights(&t.stack, t.param, t.comm.grad);
-    trainer_advance(&t, &e);
-    trainer_gradients(&t, &e);                  /* step T: its loss and HG */
-    stack_hypergrads(&t.stack, trainer_hypergrads(&t));
-    *hg = t.stack.level[j].grad[h];
-    double loss = trainer_batch_loss(&t);
-    trainer_free(&t);
-    return loss;
-}
+static const fd_run run = {.ds = &ds, .model = "cnn", .batch = 8, .step = 5};
 
 static void check_hyper(const char *stack, int j, int h, const char *name)
 {
-    double hg, hg2, raw;
-    loss_at(stack, j, h, 0.0, &hg, &raw);
-    double delta = 1e-6 * (fabs(raw) > 1 ? fabs(raw) : 1);
-    double lp = loss_at(stack, j, h, delta, &hg2, &raw);
-    double lm = loss_at(stack, j, h, -delta, &hg2, &raw);
-    double fd = (lp - lm) / (2 * delta);
-    double rel = fabs(fd - hg) / fabs(hg);
-    ok(hg != 0 && rel < 1e-5, "cnn %-34s level %d %-6s HG %+.9e  FD %+.9e  rel %.1e", stack,
-       j + 1, name, hg, fd, rel);
+    fd_result c = fd_check(&run, stack, j, h);
+    ok(c.agree, "cnn %-34s level %d %-6s HG %+.9e  FD %+.9e  rel %.1e", stack, j + 1, name,
+       c.hg, c.fd, c.rel);
 }
 
 int main(int argc, char **argv)

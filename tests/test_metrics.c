@@ -340,21 +340,11 @@ static void test_metrics_errors(const char *dir, const char *file)
 
 /* ---- model_io ---- */
 
+/* model_io never reads fan_in (the weights are given): any value will do. */
 static void add_tensor(hc_model *m, const char *layer, const char *param, int rank,
                        const int *dims)
 {
-    hc_tensor *t = &m->tensors[m->n_tensors++];
-    snprintf(t->layer, sizeof t->layer, "%s", layer);
-    snprintf(t->param, sizeof t->param, "%s", param);
-    t->rank = rank;
-    t->count = 1;
-    for (int i = 0; i < rank; i++) {
-        t->dims[i] = dims[i];
-        t->count *= (size_t)dims[i];
-    }
-    t->fan_in = rank > 1 ? dims[1] : dims[0];
-    t->offset = m->n_params;
-    m->n_params += t->count;
+    model_add_tensor(m, layer, param, rank, dims, rank > 1 ? dims[1] : dims[0]);
 }
 
 /* The MLP's table for 6 inputs, 4 hidden units, 3 classes: 43 parameters. */
