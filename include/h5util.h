@@ -12,7 +12,10 @@ typedef struct {
 } h5_quiet_state;
 
 /* Silences HDF5's automatic error printing (our own message says what failed) and
- * returns the caller's setting for h5_restore(). */
+ * returns the caller's setting for h5_restore(). Every HDF5 entry point of hyperclip
+ * calls it first, so it also turns off HDF5's dynamically loaded filter plugins: a
+ * file from elsewhere naming a filter must fail to read, not make the library load
+ * code from HDF5_PLUGIN_PATH (hyperclip's own files use no filters). */
 h5_quiet_state h5_quiet(void);
 void h5_restore(h5_quiet_state q);
 

@@ -5,6 +5,7 @@
 #include <hdf5.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,14 @@ typedef struct {
     hc_err *e;
 } ctx;
 
-static int fail(ctx *c, const char *fmt, const char *what)
+__attribute__((format(printf, 2, 3)))
+static int fail(ctx *c, const char *fmt, ...)
 {
     char buf[HC_ERR_MSG / 2];
-    snprintf(buf, sizeof buf, fmt, what);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
     return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s: %s", c->path, buf);
 }
 

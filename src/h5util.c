@@ -8,6 +8,7 @@ h5_quiet_state h5_quiet(void)
     h5_quiet_state q = {NULL, NULL};
     H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5PLset_loading_state(0);
     return q;
 }
 

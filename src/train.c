@@ -208,8 +208,10 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
         goto fail;
 
     size_t np = t->model.n_params;
-    t->param = malloc(np * sizeof *t->param);
-    t->x = malloc((size_t)max_batch * (size_t)ds->sample_size * sizeof *t->x);
+    /* 64-byte aligned: the update and the gather write them with whole vectors */
+    if (posix_memalign((void **)&t->param, 64, np * sizeof *t->param)) t->param = NULL;
+    if (posix_memalign((void **)&t->x, 64, (size_t)max_batch * (size_t)ds->sample_size * sizeof *t->x))
+        t->x = NULL;
     t->y = malloc((size_t)max_batch * sizeof *t->y);
     t->order = malloc((size_t)ds->train.n * sizeof *t->order);
     t->index = malloc((size_t)max_batch * sizeof *t->index);

@@ -61,6 +61,21 @@ for p in 1 2; do
     fi
 done
 
+# --independent (the ceiling: each rank trains its shard alone, no allreduce): it says so,
+# counts both ranks' samples (local batch = half of the global one), and never allreduces
+i=$((i + 1))
+if "$MPIRUN" -np 2 "$BENCH" --independent --steps 4 --warmup 1 --json >"$dir/ind" 2>"$dir/inde"; then
+    json=$(cat "$dir/ind")
+    if printf '%s\n' "$json" | grep -q '"independent": true' && [ "$(num local_batch)" = 128 ] &&
+       [ "$(num batch)" = 256 ] && awk -v v="$(num allreduce)" 'BEGIN { exit !(v + 0 < 0.005) }'; then
+        echo "ok $i - --independent on 2 ranks: marked, 128 of 256 per rank, no allreduce (under 5 µs: the clock)"
+    else
+        echo "not ok $i - --independent: fields wrong"; sed 's/^/# /' "$dir/ind" | head -5
+    fi
+else
+    echo "not ok $i - --independent on 2 ranks failed"; sed 's/^/# /' "$dir/inde" | head -10
+fi
+
 # the readable table, and a clear usage error
 i=$((i + 1))
 if "$MPIRUN" -np 1 "$BENCH" --steps 2 --warmup 0 --stack 'sgd / sgd' >"$dir/table" 2>&1 &&

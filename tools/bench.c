@@ -1,7 +1,7 @@
 /* bench.c - times the training step phase by phase (issue 4).
  *
  *   mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] [--steps N]
- *                            [--warmup W] [--threads T] [--json]
+ *                            [--warmup W] [--threads T] [--independent] [--json]
  *
  * It builds a trainer through the public API and then drives the step itself, in the
  * same order as trainer_step (train.c; the checkpoint stop-signal flag, which rides in
@@ -27,6 +27,12 @@
  * records its wall and CPU time; a step whose CPU time falls short of its wall time on
  * any rank was interrupted, and the figures are over the undisturbed steps (all steps'
  * wall-clock throughput is reported beside them). GEMM calls are screened the same way.
+ *
+ * --independent is the ceiling of data parallelism on this machine: every rank trains
+ * its own trainer on MPI_COMM_SELF with batch B/P (its shard of the global batch), all
+ * at the same time, with no allreduce. The throughput it reports (P shards per step) is
+ * what P ranks would reach if communication cost nothing and the optimizer work shrank
+ * with P, on these cores as they run when all are busy.
  *
  * Without --data the data set is generated in memory with MNIST's shape (60000 train
  * samples of 28x28, 10 classes), so the bench runs anywhere, CI included. */
@@ -82,13 +88,13 @@ static void alloc_counter_start(void) {}
 
 typedef struct {
     const char *data, *stack;
-    int batch, steps, warmup, threads, json;
+    int batch, steps, warmup, threads, json, independent;
 } bench_opts;
 
 static int usage(FILE *f, int status)
 {
     fprintf(f, "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
-               "[--steps N] [--warmup W] [--threads T] [--json]\n"
+               "[--steps N] [--warmup W] [--threads T] [--independent] [--json]\n"
                "  defaults: generated MNIST-shaped data, the trainer's default stack, "
                "--batch 256 --steps 200 --warmup 20 --threads 1\n");
     return status;
@@ -117,15 +123,15 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
 {
     hc_train_opts d;
     train_opts_defaults(&d);
-    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0};
+    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             if (rank == 0) usage(stdout, 0);
             return 1;
-        } else if (!strcmp(a, "--json")) {
-            o->json = 1;
+        } else if (!strcmp(a, "--json") || !strcmp(a, "--independent")) {
+            *(a[2] == 'j' ? &o->json : &o->independent) = 1;
             continue;
         } else if (!strcmp(a, "--data") || !strcmp(a, "--stack")) {
             if (!v) {
@@ -363,7 +369,7 @@ static int timed_step(hc_trainer *t, const gemm_set *g, double *rec, span *since
 /* ---- report ---- */
 
 typedef struct {
-    int ranks, threads, batch, local_batch, steps, warmup, steps_quiet;
+    int ranks, threads, batch, local_batch, steps, warmup, steps_quiet, independent;
     const char *stack, *data;
     double step_s, samples_per_s, samples_per_s_all, phase_s[N_PHASES], elementwise_s;
     double gemm_flops, gemm_gflops_step, blis_gflops, gemm_bound_s;
@@ -378,9 +384,11 @@ static const char *const phase_key[N_PHASES] = {
 static void print_table(const result *r, const gemm_set *g)
 {
     double ms = 1e3;
-    printf("hyperclip bench: %d rank%s x %d BLIS thread%s, global batch %d (%d per rank)\n"
+    printf("hyperclip bench: %d rank%s x %d BLIS thread%s, global batch %d (%d per rank)%s\n"
            "  stack %s\n  data %s\n", r->ranks, r->ranks > 1 ? "s" : "", r->threads,
-           r->threads > 1 ? "s" : "", r->batch, r->local_batch, r->stack, r->data);
+           r->threads > 1 ? "s" : "", r->batch, r->local_batch,
+           r->independent ? ", independent ranks (no allreduce: the ceiling)" : "", r->stack,
+           r->data);
     printf("  %d steps after %d warm-up, %d of them undisturbed (CPU share %.2f): %.3f ms/step, "
            "%.0f samples/s\n  all steps, wall clock: %.0f samples/s; loss %.4f -> %.4f\n\n",
            r->steps, r->warmup, r->steps_quiet, r->cpu_share, r->step_s * ms, r->samples_per_s,
@@ -436,7 +444,8 @@ static void print_json(const result *r)
 {
     printf("{\"bench\": \"hyperclip\", \"version\": ");
     json_string(HC_VERSION);
-    printf(", \"ranks\": %d, \"threads\": %d, \"stack\": ", r->ranks, r->threads);
+    printf(", \"ranks\": %d, \"threads\": %d, \"independent\": %s, \"stack\": ", r->ranks,
+           r->threads, r->independent ? "true" : "false");
     json_string(r->stack);
     printf(", \"data\": ");
     json_string(r->data);
@@ -504,31 +513,40 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     hc_train_opts opt;
     train_opts_defaults(&opt);
     opt.stack_text = o->stack;
-    opt.batch = o->batch;
+    /* --independent: this rank's shard of the global batch, trained alone */
+    MPI_Comm comm = o->independent ? MPI_COMM_SELF : MPI_COMM_WORLD;
+    int b0, b1, shards = o->independent ? size : 1;
+    {
+        hc_comm world = {.rank = rank, .size = size};
+        comm_shard(&world, o->batch, &b0, &b1);
+    }
+    opt.batch = o->independent ? b1 - b0 : o->batch;
     opt.threads = o->threads;
     opt.quiet = 1;
     opt.progress = 0;
     opt.epochs = 1 << 20;
-    if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
-    have_trainer = 1;
+    if (opt.batch < 1)
+        hc_fail(e, HC_ERR_USAGE, "--independent needs a batch of at least one sample per rank");
+    else if (!trainer_init(&t, &opt, &ds, comm, e))
+        have_trainer = 1;
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;   /* comm may be this rank alone */
     if (strcmp(t.model.name, "mlp")) {
         hc_fail(e, HC_ERR_USAGE, "the bench knows the GEMMs of the mlp only");
         goto out;
     }
 
     /* every full global batch gives this rank the same shard size: the GEMM shapes */
-    int b0, b1;
-    comm_shard(&t.comm, o->batch < ds.train.n ? o->batch : ds.train.n, &b0, &b1);
+    comm_shard(&t.comm, opt.batch < ds.train.n ? opt.batch : ds.train.n, &b0, &b1);
     if (gemm_set_init(&g, &t, b1 - b0)) {
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the GEMM scratch");
     }
-    if (comm_agree(&t.comm, e)) goto out;
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
 
     /* everything the measured steps record is allocated before them */
     double *rec = calloc((size_t)o->steps * N_REC, sizeof *rec), *all = NULL;
     if (rank == 0) all = malloc((size_t)size * o->steps * N_REC * sizeof *all);
     if (!rec || (rank == 0 && !all)) hc_fail(e, HC_ERR_RUNTIME, "out of memory for the records");
-    if (comm_agree(&t.comm, e)) goto out_rec;
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out_rec;
 
     double loss_first = NAN;
     span since = span_start();
@@ -588,10 +606,10 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
             }
             const double *r0 = all + (size_t)i * N_REC;
             step_sum_all += wall;
-            samples_all += r0[R_SAMPLES];
+            samples_all += r0[R_SAMPLES] * shards;
             if (!q && !use_all) continue;
             step_sum += wall;
-            samples += r0[R_SAMPLES];
+            samples += r0[R_SAMPLES] * shards;
             for (int k = 0; k < size; k++)
                 for (int p = 0; p < N_PHASES; p++)
                     r.phase_s[p] += all[((size_t)k * o->steps + i) * N_REC + p] / size;
@@ -601,6 +619,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         r.ranks = size;
         r.threads = o->threads;
         r.batch = o->batch;
+        r.independent = o->independent;
         r.local_batch = b1 - b0;
         r.steps = o->steps;
         r.steps_quiet = n_quiet;
