@@ -462,7 +462,9 @@ static htri_t path_exists(hid_t file, const char *col)
     return exists;
 }
 
-/* Checks that col is a 1-D float column with at least `rows` rows. */
+/* Checks that col is a 1-D float column with at least `rows` rows and no filter in its
+ * pipeline (hyperclip writes none; a filtered column could not be appended to, and only
+ * the first flush, after training, would find out). */
 static int check_column(hid_t file, const char *col, long rows, const char *path, hc_err *e)
 {
     htri_t exists = path_exists(file, col);
@@ -470,10 +472,13 @@ static int check_column(hid_t file, const char *col, long rows, const char *path
     if (!exists) return hc_fail(e, HC_ERR_RUNTIME, "metrics %s has no column %s", path, col);
 
     int rc = HC_OK;
-    hid_t ds = -1, space = -1, type = -1;
+    hid_t ds = -1, space = -1, type = -1, dcpl = -1;
     hsize_t n = 0;
     if ((ds = H5Dopen2(file, col, H5P_DEFAULT)) < 0) {
         rc = fail_h5(e, path, "%s is not a dataset", col);
+    } else if ((dcpl = H5Dget_create_plist(ds)) < 0 || H5Pget_nfilters(dcpl) != 0) {
+        rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s has a filter (compression?), which "
+                     "hyperclip does not write", path, col);
     } else if ((space = H5Dget_space(ds)) < 0 || (type = H5Dget_type(ds)) < 0) {
         rc = fail_h5(e, path, "cannot read the shape of %s", col);
     } else if (H5Sget_simple_extent_ndims(space) != 1 || H5Tget_class(type) != H5T_FLOAT) {
@@ -484,6 +489,7 @@ static int check_column(hid_t file, const char *col, long rows, const char *path
         rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s has %llu rows, the run to continue has %ld",
                      path, col, (unsigned long long)n, rows);
     }
+    h5_close(dcpl);
     h5_close(type);
     h5_close(space);
     h5_close(ds);

@@ -104,16 +104,19 @@ t "info (metrics file's /steps/loss filtered): no plugin loaded" '[ ! -e "$marke
 t "info (metrics file's /steps/loss filtered): describes the file without the loss (exit $code), file unchanged" \
   '[ $code -eq 0 ] && grep -q "loss (not a column)" "$dir/info.out" && cmp -s "$dir/wm.h5" "$dir/wm.orig"' "$dir/info.out"
 
-# a resumed run reopens its metrics file without reading the columns and appends to
-# them: the filtered column cannot be written. HDF5 1.10 looks for plugins only to read
-# (a write with an unknown filter fails whatever the loading state), so this case shows
-# a clean failure, not the loading switch.
+# a resumed run reopens its metrics file and appends to its columns: a filtered column
+# is refused when the file is reopened, before any step, and the file is left as it was.
+# (HDF5 1.10 looks for plugins only to read, so this case shows the reopen check, not
+# the loading switch.)
 cp "$dir/c.h5" "$dir/c2.h5"; cp "$dir/wm.orig" "$dir/wm.h5"
 rm -f "$marker"
 ev "$HYPERCLIP" "${base[@]}" --resume "$dir/c2.h5" --checkpoint "$dir/c2.h5" --metrics "$dir/wm.h5" > "$dir/run.out" 2>&1; code=$?
 t "train --resume --metrics (metrics file's /steps/loss filtered, written not read): no plugin loaded" '[ ! -e "$marker" ]' "$marker"
 t "train --resume --metrics (metrics file's /steps/loss filtered, written not read): exit 1 (got $code), one message naming it" \
   '[ $code -eq 1 ] && [ "$(grep -c "hyperclip: error:" "$dir/run.out")" -eq 1 ] &&
-   grep "hyperclip: error:" "$dir/run.out" | grep -qF "$dir/wm.h5"' "$dir/run.out"
+   grep "hyperclip: error:" "$dir/run.out" | grep -qF "$dir/wm.h5" &&
+   grep "hyperclip: error:" "$dir/run.out" | grep -q "steps/loss has a filter"' "$dir/run.out"
 grep "hyperclip: error:" "$dir/run.out" | sed 's/^/#   /'
+t "train --resume --metrics refused before training: the metrics file is unchanged" \
+  'cmp -s "$dir/wm.h5" "$dir/wm.orig"' "$dir/run.out"
 echo "1..$i"
