@@ -76,6 +76,31 @@ else
     echo "not ok $i - --independent on 2 ranks failed"; sed 's/^/# /' "$dir/inde" | head -10
 fi
 
+# --scaling: the three configurations in one run; every rate positive, the ratios are
+# the rates' quotients, and each configuration ran the steps asked for
+i=$((i + 1))
+if "$MPIRUN" -np 2 "$BENCH" --scaling --steps 25 --json >"$dir/sc" 2>"$dir/sce"; then
+    json=$(cat "$dir/sc")
+    one=$(num one_rank_samples_per_s) all=$(num all_ranks_samples_per_s) ind=$(num independent_samples_per_s)
+    sp=$(num speedup) ce=$(num ceiling_speedup)
+    if [ "$(num steps)" = 25 ] && [ "$(num ranks)" = 2 ] &&
+       awk -v o="$one" -v a="$all" -v n="$ind" -v s="$sp" -v c="$ce" 'BEGIN {
+           exit !(o > 0 && a > 0 && n > 0 && (s - a / o) ^ 2 < 1e-6 && (c - n / o) ^ 2 < 1e-6) }'; then
+        echo "ok $i - --scaling on 2 ranks: 1 rank $one, 2 ranks $all, independent $ind samples/s; ratios consistent"
+    else
+        echo "not ok $i - --scaling: fields wrong"; sed 's/^/# /' "$dir/sc" | head -5
+    fi
+else
+    echo "not ok $i - --scaling on 2 ranks failed"; sed 's/^/# /' "$dir/sce" | head -10
+fi
+i=$((i + 1))
+"$MPIRUN" -np 1 "$BENCH" --scaling --independent >"$dir/o" 2>"$dir/e"; got=$?
+if [ $got -eq 2 ] && grep -q -- '--scaling already runs' "$dir/e"; then
+    echo "ok $i - --scaling with --independent: exit 2 and a message"
+else
+    echo "not ok $i - --scaling with --independent: got exit $got"; sed 's/^/# /' "$dir/e" | head -5
+fi
+
 # the readable table, and a clear usage error
 i=$((i + 1))
 if "$MPIRUN" -np 1 "$BENCH" --steps 2 --warmup 0 --stack 'sgd / sgd' >"$dir/table" 2>&1 &&

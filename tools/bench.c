@@ -2,6 +2,7 @@
  *
  *   mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] [--steps N]
  *                            [--warmup W] [--threads T] [--independent] [--json]
+ *   mpirun -np P tools/bench --scaling [--data DIR] [--stack SPEC] [--batch B] [--steps N]
  *
  * It builds a trainer through the public API and then drives the step itself, in the
  * same order as trainer_step (train.c; the checkpoint stop-signal flag, which rides in
@@ -33,6 +34,13 @@
  * at the same time, with no allreduce. The throughput it reports (P shards per step) is
  * what P ranks would reach if communication cost nothing and the optimizer work shrank
  * with P, on these cores as they run when all are busy.
+ *
+ * --scaling answers "how much faster are P ranks than one" inside one run, so that the
+ * ratio does not depend on which core or which minute each run got: three trainers run
+ * real trainer_step()s, interleaved in blocks of 25 steps: one rank alone (rank 0, the
+ * global batch on MPI_COMM_SELF; the other ranks sleep), all P ranks (the global batch
+ * split, one allreduce a step), and P independent ranks (the ceiling above). It prints
+ * each one's throughput over the undisturbed steps and the ratios.
  *
  * Without --data the data set is generated in memory with MNIST's shape (60000 train
  * samples of 28x28, 10 classes), so the bench runs anywhere, CI included. */
@@ -88,13 +96,13 @@ static void alloc_counter_start(void) {}
 
 typedef struct {
     const char *data, *stack;
-    int batch, steps, warmup, threads, json, independent;
+    int batch, steps, warmup, threads, json, independent, scaling;
 } bench_opts;
 
 static int usage(FILE *f, int status)
 {
     fprintf(f, "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
-               "[--steps N] [--warmup W] [--threads T] [--independent] [--json]\n"
+               "[--steps N] [--warmup W] [--threads T] [--independent | --scaling] [--json]\n"
                "  defaults: generated MNIST-shaped data, the trainer's default stack, "
                "--batch 256 --steps 200 --warmup 20 --threads 1\n");
     return status;
@@ -123,15 +131,16 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
 {
     hc_train_opts d;
     train_opts_defaults(&d);
-    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0};
+    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             if (rank == 0) usage(stdout, 0);
             return 1;
-        } else if (!strcmp(a, "--json") || !strcmp(a, "--independent")) {
-            *(a[2] == 'j' ? &o->json : &o->independent) = 1;
+        } else if (!strcmp(a, "--json") || !strcmp(a, "--independent") ||
+                   !strcmp(a, "--scaling")) {
+            *(a[2] == 'j' ? &o->json : a[2] == 'i' ? &o->independent : &o->scaling) = 1;
             continue;
         } else if (!strcmp(a, "--data") || !strcmp(a, "--stack")) {
             if (!v) {
@@ -152,6 +161,10 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
         }
         if (rc) return 2;
         i++;
+    }
+    if (o->independent && o->scaling) {
+        if (rank == 0) fprintf(stderr, "bench: --scaling already runs the independent ranks\n");
+        return 2;
     }
     return 0;
 }
@@ -470,6 +483,153 @@ static void print_json(const result *r)
     printf(", \"loss_first\": %.6g, \"loss_last\": %.6g}\n", r->loss_first, r->loss_last);
 }
 
+/* ---- --scaling: one rank, P ranks and P independent ranks, interleaved ---- */
+
+enum { C_ONE, C_ALL, C_INDEP, N_CONFIGS };
+#define SCALING_BLOCK 25
+
+/* Waits for every rank without keeping a core busy: the ranks that sit out a block of
+ * the one-rank configuration must leave its core alone, as they would not exist. */
+static void sleepy_barrier(void)
+{
+    MPI_Request req;
+    int done = 0;
+    MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    while (!done) {
+        struct timespec pause = {0, 50000};    /* 50 us */
+        nanosleep(&pause, NULL);
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    }
+}
+
+/* K real training steps of t; per step: wall seconds, undisturbed (1/0), samples. */
+static int run_block(hc_trainer *t, int k, double *wall, double *quiet, double *samples,
+                     hc_err *e)
+{
+    for (int i = 0; i < k; i++) {
+        int q;
+        samples[i] = t->batch_n;
+        span sp = span_start();
+        if (trainer_step(t, e)) return e->code;
+        wall[i] = span_end(sp, &q);
+        quiet[i] = q;
+    }
+    return 0;
+}
+
+static int scaling(const bench_opts *o, const hc_dataset *ds, const char *data_desc, int rank,
+                   int size, hc_err *e)
+{
+    hc_trainer t[N_CONFIGS];
+    int have[N_CONFIGS] = {0};
+    hc_train_opts opt;
+    train_opts_defaults(&opt);
+    opt.stack_text = o->stack;
+    opt.threads = o->threads;
+    opt.quiet = 1;
+    opt.progress = 0;
+    opt.epochs = 1 << 20;
+    int b0, b1;
+    hc_comm world = {.rank = rank, .size = size};
+    comm_shard(&world, o->batch, &b0, &b1);
+    MPI_Comm comm[N_CONFIGS] = {MPI_COMM_SELF, MPI_COMM_WORLD, MPI_COMM_SELF};
+    int batch[N_CONFIGS] = {o->batch, o->batch, b1 - b0};
+    if (b1 - b0 < 1)
+        hc_fail(e, HC_ERR_USAGE, "--scaling needs a batch of at least one sample per rank");
+    int rounds = (o->steps + SCALING_BLOCK - 1) / SCALING_BLOCK, n = rounds * SCALING_BLOCK;
+    size_t per = (size_t)N_CONFIGS * n;
+    double *wall = calloc(per, sizeof *wall), *quiet = calloc(per, sizeof *quiet);
+    double *samples = calloc(per, sizeof *samples), *red = calloc(3 * per, sizeof *red);
+    if (!wall || !quiet || !samples || !red) hc_fail(e, HC_ERR_RUNTIME, "out of memory for the records");
+    for (int c = 0; c < N_CONFIGS; c++) {
+        opt.batch = batch[c];
+        /* only rank 0 trains alone; an error anywhere stops every rank here */
+        if (!e->code && (c != C_ONE || rank == 0) && !trainer_init(&t[c], &opt, ds, comm[c], e))
+            have[c] = 1;
+        if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    }
+
+    /* a warm-up round, then the measured rounds; every block starts on all ranks at once */
+    for (int r = -1; r < rounds; r++) {
+        for (int c = 0; c < N_CONFIGS; c++) {
+            size_t at = (size_t)c * n + (size_t)(r < 0 ? 0 : r) * SCALING_BLOCK;
+            sleepy_barrier();
+            if (c != C_ONE || rank == 0)
+                run_block(&t[c], SCALING_BLOCK, wall + at, quiet + at, samples + at, e);
+            if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+        }
+    }
+    /* a step of several ranks lasts as long as the slowest, is undisturbed when it was on
+     * every rank, and the independent ranks' samples add up */
+    MPI_Reduce(wall, red, (int)per, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    MPI_Reduce(quiet, red + per, (int)per, MPI_DOUBLE, MPI_MIN, 0, MPI_COMM_WORLD);
+    MPI_Reduce(samples, red + 2 * per, (int)per, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (rank == 0) {
+        double rate[N_CONFIGS], ms[N_CONFIGS];
+        int counted[N_CONFIGS];
+        for (int c = 0; c < N_CONFIGS; c++) {
+            const double *w = (c == C_ONE ? wall : red) + (size_t)c * n;
+            const double *q = (c == C_ONE ? quiet : red + per) + (size_t)c * n;
+            const double *sm = (c == C_INDEP ? red + 2 * per : samples) + (size_t)c * n;
+            double ws = 0, ss = 0, wa = 0, sa = 0;
+            counted[c] = 0;
+            for (int i = 0; i < n; i++) {
+                wa += w[i];
+                sa += sm[i];
+                if (!q[i]) continue;
+                ws += w[i];
+                ss += sm[i];
+                counted[c]++;
+            }
+            if (counted[c] * 10 < n) ws = wa, ss = sa, counted[c] = n;   /* too few: all */
+            rate[c] = ss / ws;
+            ms[c] = 1e3 * ws / counted[c];
+        }
+        if (o->json) {
+            printf("{\"bench\": \"hyperclip-scaling\", \"version\": ");
+            json_string(HC_VERSION);
+            printf(", \"ranks\": %d, \"threads\": %d, \"stack\": ", size, o->threads);
+            json_string(t[C_ALL].stack_canon);
+            printf(", \"data\": ");
+            json_string(data_desc);
+            printf(", \"batch\": %d, \"steps\": %d, \"block\": %d", o->batch, n, SCALING_BLOCK);
+            printf(", \"one_rank_samples_per_s\": %.1f, \"all_ranks_samples_per_s\": %.1f, "
+                   "\"independent_samples_per_s\": %.1f", rate[C_ONE], rate[C_ALL], rate[C_INDEP]);
+            printf(", \"one_rank_ms_per_step\": %.5f, \"all_ranks_ms_per_step\": %.5f, "
+                   "\"independent_ms_per_step\": %.5f", ms[C_ONE], ms[C_ALL], ms[C_INDEP]);
+            printf(", \"steps_undisturbed\": [%d, %d, %d]", counted[C_ONE], counted[C_ALL],
+                   counted[C_INDEP]);
+            printf(", \"speedup\": %.4f, \"ceiling_speedup\": %.4f, \"efficiency_vs_ceiling\": "
+                   "%.4f}\n", rate[C_ALL] / rate[C_ONE], rate[C_INDEP] / rate[C_ONE],
+                   rate[C_ALL] / rate[C_INDEP]);
+        } else {
+            printf("hyperclip bench --scaling: global batch %d, %d ranks x %d BLIS thread%s\n"
+                   "  stack %s\n  data %s\n"
+                   "  three configurations, real training steps, interleaved in blocks of %d "
+                   "steps (%d each, after a warm-up block)\n\n",
+                   o->batch, size, o->threads, o->threads > 1 ? "s" : "", t[C_ALL].stack_canon,
+                   data_desc, SCALING_BLOCK, n);
+            printf("  %-44s %12s %9s %11s %9s\n", "configuration", "samples/s", "ms/step",
+                   "undisturbed", "vs 1 rank");
+            const char *label[N_CONFIGS] = {"1 rank (the others idle)", "all ranks (one allreduce a step)",
+                                            "independent ranks (no allreduce: the ceiling)"};
+            for (int c = 0; c < N_CONFIGS; c++)
+                printf("  %-44s %12.0f %9.3f %11d %8.2fx\n", label[c], rate[c], ms[c], counted[c],
+                       rate[c] / rate[C_ONE]);
+            printf("\n  %d ranks reach %.2fx one rank; the ceiling on these cores is %.2fx, so the "
+                   "data-parallel step keeps %.0f%% of it\n", size, rate[C_ALL] / rate[C_ONE],
+                   rate[C_INDEP] / rate[C_ONE], 100 * rate[C_ALL] / rate[C_INDEP]);
+        }
+        fflush(stdout);
+    }
+out:
+    free(wall); free(quiet); free(samples); free(red);
+    for (int c = 0; c < N_CONFIGS; c++)
+        if (have[c]) trainer_free(&t[c]);
+    return e->code;
+}
+
 /* ---- main ---- */
 
 /* The generated data set gets what dataset_load gives a loaded one: 2 MB pages under
@@ -508,6 +668,10 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         size_t len = strlen(data_desc);
         snprintf(data_desc + len, sizeof data_desc - len, " (%d x %d train)", ds.train.n,
                  ds.sample_size);
+    }
+    if (o->scaling) {
+        scaling(o, &ds, data_desc, rank, size, e);
+        goto out;
     }
 
     hc_train_opts opt;
