@@ -6,41 +6,21 @@
  * possible, so N >= 5), test_batch.bin holds the test samples; 3073-byte records (label,
  * then the R, G and B planes of 32x32). The images are testdata's learnable class
  * patterns (96 x 32 one-channel images read as 3 x 32 x 32). */
+#include "argparse.h"
 #include "testdata.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
 #define PIX 3072
 
-static int usage(FILE *out, int status)
-{
-    fprintf(out, "usage: gen_cifar DIR [--train N] [--test N] [--seed S] [--gz]\n"
-                 "  writes data_batch_{1..5}.bin and test_batch.bin (.gz with --gz) into DIR\n"
-                 "  defaults: --train 500 --test 100 --seed 1, plain files\n");
-    return status;
-}
-
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    if (!s) {
-        fprintf(stderr, "gen_cifar: %s needs a value\n", opt);
-        return -1;
-    }
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "gen_cifar: %s needs an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
+static const char usage_text[] =
+    "usage: gen_cifar DIR [--train N] [--test N] [--seed S] [--gz]\n"
+    "  writes data_batch_{1..5}.bin and test_batch.bin (.gz with --gz) into DIR\n"
+    "  defaults: --train 500 --test 100 --seed 1, plain files\n";
 
 /* Writes samples [first, first + n) of split s as one batch file. */
 static int write_batch(const char *dir, const char *name, int gz, const hc_split *s, int first,
@@ -69,17 +49,21 @@ int main(int argc, char **argv)
     int gz = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, 0);
+        long lo = 1, hi = 1000000, *field = NULL;   /* a numeric option and its range */
+        if (!strcmp(a, "--train")) field = &train, lo = 5;
+        else if (!strcmp(a, "--test")) field = &test;
+        else if (!strcmp(a, "--seed")) field = &seed, lo = 0, hi = UINT_MAX;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return arg_usage(stdout, usage_text, 0);
         if (!strcmp(a, "--gz")) gz = 1;
-        else if (!strcmp(a, "--train")) { if (parse_long(a, v, 5, 1000000, &train)) return 2; i++; }
-        else if (!strcmp(a, "--test")) { if (parse_long(a, v, 1, 1000000, &test)) return 2; i++; }
-        else if (!strcmp(a, "--seed")) { if (parse_long(a, v, 0, UINT_MAX, &seed)) return 2; i++; }
-        else if (a[0] == '-' || dir) {
+        else if (field) {
+            if (arg_long(stderr, "gen_cifar", a, v, lo, hi, field)) return 2;
+            i++;
+        } else if (a[0] == '-' || dir) {
             fprintf(stderr, "gen_cifar: unexpected argument '%s'\n", a);
-            return usage(stderr, 2);
+            return arg_usage(stderr, usage_text, 2);
         } else dir = a;
     }
-    if (!dir) return usage(stderr, 2);
+    if (!dir) return arg_usage(stderr, usage_text, 2);
     hc_dataset ds;
     if (testdata_make(&ds, (int)train, (int)test, 96, 32, 10, (unsigned)seed)) {
         fprintf(stderr, "gen_cifar: out of memory\n");

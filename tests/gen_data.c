@@ -2,11 +2,11 @@
  *
  *   gen_data DIR [--train N] [--test N] [--rows R] [--cols C] [--seed S] [--gz]
  */
+#include "argparse.h"
 #include "testdata.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -15,33 +15,10 @@ typedef struct {
     int gz;
 } options;
 
-static int usage(FILE *out, int status)
-{
-    fprintf(out, "usage: gen_data DIR [--train N] [--test N] [--rows R] [--cols C] [--seed S] "
-                 "[--gz]\n"
-                 "  writes {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] into DIR\n"
-                 "  defaults: --train 512 --test 256 --rows 8 --cols 8 --seed 1, plain files\n");
-    return status;
-}
-
-/* A whole-string decimal in [lo, hi], else -1 with a message. */
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    if (!s) {
-        fprintf(stderr, "gen_data: %s needs a value\n", opt);
-        return -1;
-    }
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "gen_data: %s needs an integer in [%ld, %ld], got '%s'\n",
-                opt, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
+static const char usage_text[] =
+    "usage: gen_data DIR [--train N] [--test N] [--rows R] [--cols C] [--seed S] [--gz]\n"
+    "  writes {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] into DIR\n"
+    "  defaults: --train 512 --test 256 --rows 8 --cols 8 --seed 1, plain files\n";
 
 /* The numeric option called `name`, with its allowed range; NULL if there is none. */
 static long *numeric_option(options *o, const char *name, long *lo, long *hi)
@@ -63,21 +40,21 @@ static int parse_args(int argc, char **argv, options *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long lo, hi, *field = numeric_option(o, a, &lo, &hi);
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout, 0);
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return arg_usage(stdout, usage_text, 0);
         if (!strcmp(a, "--gz")) {
             o->gz = 1;
         } else if (field) {
-            if (parse_long(a, i + 1 < argc ? argv[i + 1] : NULL, lo, hi, field))
-                return usage(stderr, 2);
+            if (arg_long(stderr, "gen_data", a, i + 1 < argc ? argv[i + 1] : NULL, lo, hi, field))
+                return arg_usage(stderr, usage_text, 2);
             i++;
         } else if (a[0] == '-' || o->dir) {
             fprintf(stderr, "gen_data: unexpected argument '%s'\n", a);
-            return usage(stderr, 2);
+            return arg_usage(stderr, usage_text, 2);
         } else {
             o->dir = a;
         }
     }
-    return o->dir ? -1 : usage(stderr, 2);
+    return o->dir ? -1 : arg_usage(stderr, usage_text, 2);
 }
 
 int main(int argc, char **argv)

@@ -46,7 +46,6 @@
  * samples of 28x28, 10 classes), so the bench runs anywhere, CI included. */
 #define _GNU_SOURCE     /* MADV_HUGEPAGE; blis.h would otherwise pin the headers to POSIX */
 #include <blis.h>
-#include <errno.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -55,6 +54,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
+#include "../tests/argparse.h"   /* the option parser shared with the generators */
 #include "gemm.h"
 #include "../tests/testdata.h"   /* the generated MNIST-shaped data set */
 #include "train.h"
@@ -99,32 +99,11 @@ typedef struct {
     int batch, steps, warmup, threads, json, independent, scaling;
 } bench_opts;
 
-static int usage(FILE *f, int status)
-{
-    fprintf(f, "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
-               "[--steps N] [--warmup W] [--threads T] [--independent | --scaling] [--json]\n"
-               "  defaults: generated MNIST-shaped data, the trainer's default stack, "
-               "--batch 256 --steps 200 --warmup 20 --threads 1\n");
-    return status;
-}
-
-static int parse_int(int rank, const char *opt, const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    if (!s) {
-        if (rank == 0) fprintf(stderr, "bench: %s needs a value\n", opt);
-        return -1;
-    }
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) {
-        if (rank == 0)
-            fprintf(stderr, "bench: %s needs an integer in [%d, %d], got '%s'\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
+static const char usage_text[] =
+    "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
+    "[--steps N] [--warmup W] [--threads T] [--independent | --scaling] [--json]\n"
+    "  defaults: generated MNIST-shaped data, the trainer's default stack, "
+    "--batch 256 --steps 200 --warmup 20 --threads 1\n";
 
 /* Returns 0 to run, 1 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, bench_opts *o, int rank)
@@ -132,30 +111,28 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
     hc_train_opts d;
     train_opts_defaults(&d);
     *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0};
+    FILE *err = rank == 0 ? stderr : NULL;   /* one message per run, from rank 0 */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            if (rank == 0) usage(stdout, 0);
+            if (rank == 0) fputs(usage_text, stdout);
             return 1;
         } else if (!strcmp(a, "--json") || !strcmp(a, "--independent") ||
                    !strcmp(a, "--scaling")) {
             *(a[2] == 'j' ? &o->json : a[2] == 'i' ? &o->independent : &o->scaling) = 1;
             continue;
         } else if (!strcmp(a, "--data") || !strcmp(a, "--stack")) {
-            if (!v) {
-                if (rank == 0) fprintf(stderr, "bench: %s needs a value\n", a);
-                return 2;
-            }
+            if (arg_value(err, "bench", a, v)) return 2;
             *(a[2] == 'd' ? &o->data : &o->stack) = v;
-        } else if (!strcmp(a, "--batch")) rc = parse_int(rank, a, v, 1, 1 << 20, &o->batch);
-        else if (!strcmp(a, "--steps")) rc = parse_int(rank, a, v, 1, 10000000, &o->steps);
-        else if (!strcmp(a, "--warmup")) rc = parse_int(rank, a, v, 0, 10000000, &o->warmup);
-        else if (!strcmp(a, "--threads")) rc = parse_int(rank, a, v, 1, 1024, &o->threads);
+        } else if (!strcmp(a, "--batch")) rc = arg_int(err, "bench", a, v, 1, 1 << 20, &o->batch);
+        else if (!strcmp(a, "--steps")) rc = arg_int(err, "bench", a, v, 1, 10000000, &o->steps);
+        else if (!strcmp(a, "--warmup")) rc = arg_int(err, "bench", a, v, 0, 10000000, &o->warmup);
+        else if (!strcmp(a, "--threads")) rc = arg_int(err, "bench", a, v, 1, 1024, &o->threads);
         else {
             if (rank == 0) {
                 fprintf(stderr, "bench: unknown argument '%s'\n", a);
-                usage(stderr, 2);
+                fputs(usage_text, stderr);
             }
             return 2;
         }

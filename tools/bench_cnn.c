@@ -23,10 +23,10 @@
 #define HC_CNN_PROFILE
 #include "../src/model_cnn.c"
 
-#include <errno.h>
 #include <limits.h>
 #include <mpi.h>
 #include <time.h>
+#include "../tests/argparse.h"
 #include "../tests/testdata.h"
 #include "data.h"
 #include "train.h"
@@ -36,43 +36,31 @@ typedef struct {
     int batch, steps, warmup, json;
 } opts;
 
-static int usage(FILE *f, int status)
-{
-    fprintf(f, "usage: tools/bench_cnn [--data DIR] [--stack SPEC] [--batch B] [--steps N] "
-               "[--warmup W] [--json]\n"
-               "  defaults: generated CIFAR-shaped data, 'adam / sgd(alpha=1e-7)', --batch 256 "
-               "--steps 20 --warmup 3\n");
-    return status;
-}
-
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "bench_cnn: %s needs an integer in [%d, %d]\n", opt, lo, hi);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
+static const char usage_text[] =
+    "usage: tools/bench_cnn [--data DIR] [--stack SPEC] [--batch B] [--steps N] "
+    "[--warmup W] [--json]\n"
+    "  defaults: generated CIFAR-shaped data, 'adam / sgd(alpha=1e-7)', --batch 256 "
+    "--steps 20 --warmup 3\n";
 
 static int parse_args(int argc, char **argv, opts *o)
 {
+    const char *me = "bench_cnn";
     *o = (opts){NULL, "adam / sgd(alpha=1e-7)", 256, 20, 3, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, 0), 1;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return arg_usage(stdout, usage_text, 1);
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--data") || !strcmp(a, "--stack")) {
-            if (!v) return fprintf(stderr, "bench_cnn: %s needs a value\n", a), 2;
+            if (arg_value(stderr, me, a, v)) return 2;
             *(a[2] == 'd' ? &o->data : &o->stack) = v;
-        } else if (!strcmp(a, "--batch")) rc = parse_int(a, v, 1, 1 << 16, &o->batch);
-        else if (!strcmp(a, "--steps")) rc = parse_int(a, v, 1, INT_MAX / 2, &o->steps);
-        else if (!strcmp(a, "--warmup")) rc = parse_int(a, v, 0, INT_MAX / 2, &o->warmup);
-        else return fprintf(stderr, "bench_cnn: unknown argument '%s'\n", a), usage(stderr, 2);
+        } else if (!strcmp(a, "--batch")) rc = arg_int(stderr, me, a, v, 1, 1 << 16, &o->batch);
+        else if (!strcmp(a, "--steps")) rc = arg_int(stderr, me, a, v, 1, INT_MAX / 2, &o->steps);
+        else if (!strcmp(a, "--warmup")) rc = arg_int(stderr, me, a, v, 0, INT_MAX / 2, &o->warmup);
+        else {
+            fprintf(stderr, "bench_cnn: unknown argument '%s'\n", a);
+            return arg_usage(stderr, usage_text, 2);
+        }
         if (rc) return 2;
         i++;
     }
