@@ -61,38 +61,39 @@ for p in 1 2; do
     fi
 done
 
+# One bench run (mpirun arguments follow) whose JSON line, in $json, must pass a check.
+bench_case() {  # description condition mpirun-args...
+    what=$1 cond=$2
+    shift 2
+    i=$((i + 1))
+    if "$MPIRUN" "$@" >"$dir/case" 2>"$dir/case.err"; then
+        json=$(cat "$dir/case")
+        if eval "$cond"; then
+            echo "ok $i - $what"
+        else
+            echo "not ok $i - $what: fields wrong"; sed 's/^/# /' "$dir/case" | head -5
+        fi
+    else
+        echo "not ok $i - $what: the run failed"; sed 's/^/# /' "$dir/case.err" | head -10
+    fi
+}
+
 # --independent (the ceiling: each rank trains its shard alone, no allreduce): it says so,
 # counts both ranks' samples (local batch = half of the global one), and never allreduces
-i=$((i + 1))
-if "$MPIRUN" -np 2 "$BENCH" --independent --steps 4 --warmup 1 --json >"$dir/ind" 2>"$dir/inde"; then
-    json=$(cat "$dir/ind")
-    if printf '%s\n' "$json" | grep -q '"independent": true' && [ "$(num local_batch)" = 128 ] &&
-       [ "$(num batch)" = 256 ] && awk -v v="$(num allreduce)" 'BEGIN { exit !(v + 0 < 0.005) }'; then
-        echo "ok $i - --independent on 2 ranks: marked, 128 of 256 per rank, no allreduce (under 5 µs: the clock)"
-    else
-        echo "not ok $i - --independent: fields wrong"; sed 's/^/# /' "$dir/ind" | head -5
-    fi
-else
-    echo "not ok $i - --independent on 2 ranks failed"; sed 's/^/# /' "$dir/inde" | head -10
-fi
+bench_case "--independent on 2 ranks: marked, 128 of 256 per rank, no allreduce (under 5 µs: the clock)" \
+    'printf "%s\n" "$json" | grep -q "\"independent\": true" && [ "$(num local_batch)" = 128 ] &&
+     [ "$(num batch)" = 256 ] && awk -v v="$(num allreduce)" "BEGIN { exit !(v + 0 < 0.005) }"' \
+    -np 2 "$BENCH" --independent --steps 4 --warmup 1 --json
 
 # --scaling: the three configurations in one run; every rate positive, the ratios are
 # the rates' quotients, and each configuration ran the steps asked for
-i=$((i + 1))
-if "$MPIRUN" -np 2 "$BENCH" --scaling --steps 25 --json >"$dir/sc" 2>"$dir/sce"; then
-    json=$(cat "$dir/sc")
-    one=$(num one_rank_samples_per_s) all=$(num all_ranks_samples_per_s) ind=$(num independent_samples_per_s)
-    sp=$(num speedup) ce=$(num ceiling_speedup)
-    if [ "$(num steps)" = 25 ] && [ "$(num ranks)" = 2 ] &&
-       awk -v o="$one" -v a="$all" -v n="$ind" -v s="$sp" -v c="$ce" 'BEGIN {
-           exit !(o > 0 && a > 0 && n > 0 && (s - a / o) ^ 2 < 1e-6 && (c - n / o) ^ 2 < 1e-6) }'; then
-        echo "ok $i - --scaling on 2 ranks: 1 rank $one, 2 ranks $all, independent $ind samples/s; ratios consistent"
-    else
-        echo "not ok $i - --scaling: fields wrong"; sed 's/^/# /' "$dir/sc" | head -5
-    fi
-else
-    echo "not ok $i - --scaling on 2 ranks failed"; sed 's/^/# /' "$dir/sce" | head -10
-fi
+bench_case "--scaling on 2 ranks: three positive rates, consistent ratios, 25 steps each" \
+    '[ "$(num steps)" = 25 ] && [ "$(num ranks)" = 2 ] &&
+     awk -v o="$(num one_rank_samples_per_s)" -v a="$(num all_ranks_samples_per_s)" \
+         -v n="$(num independent_samples_per_s)" -v s="$(num speedup)" -v c="$(num ceiling_speedup)" \
+         "BEGIN { exit !(o > 0 && a > 0 && n > 0 && (s - a / o) ^ 2 < 1e-6 && (c - n / o) ^ 2 < 1e-6) }"' \
+    -np 2 "$BENCH" --scaling --steps 25 --json
+echo "# --scaling: $(printf '%s\n' "$json" | grep -o '"one_rank_samples_per_s.*"independent_samples_per_s": [0-9.]*')"
 i=$((i + 1))
 "$MPIRUN" -np 1 "$BENCH" --scaling --independent >"$dir/o" 2>"$dir/e"; got=$?
 if [ $got -eq 2 ] && grep -q -- '--scaling already runs' "$dir/e"; then
