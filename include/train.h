@@ -100,4 +100,9 @@ int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double 
  * SIGTERM exits at once. */
 int trainer_run(hc_trainer *t, hc_err *e);
 
+/* Installs trainer_run's SIGTERM/SIGUSR1 handlers now. Call it first thing in a training
+ * process: until then such a signal (a preemption at start-up) kills the process
+ * without a checkpoint; after it, the first step carries the stop request. */
+void trainer_catch_stop_signals(void);
+
 #endif

@@ -119,6 +119,7 @@ int main(int argc, char **argv)
         return report(0, &e);
     }
     int rank, code;
+    if (!strcmp(cmd, "train")) trainer_catch_stop_signals();   /* preemption at start-up */
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     code = !strcmp(cmd, "train") ? cmd_train(argc - 2, argv + 2, rank, &e)

@@ -26,7 +26,7 @@ static void on_stop_signal(int sig)
     stop_signals = stop_signals + 1;
 }
 
-static void install_signal_handlers(void)
+void trainer_catch_stop_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -456,7 +456,7 @@ int trainer_run(hc_trainer *t, hc_err *e)
     char first_bad[64] = "";
     int diverged = 0;
 
-    install_signal_handlers();
+    trainer_catch_stop_signals();
     if (t->resumed && t->comm.rank == 0)
         printf("resumed from %s at step %ld (epoch %d, step %d of it)\n", t->opt.resume_path,
                t->step, t->epoch + 1, t->pos);

@@ -87,6 +87,23 @@ t "SIGUSR1 to mpirun: every rank checkpoints and exits 75 (got $code)" '[ $code 
 t "resumed after the signal: completes (exit $code)" '[ $code -eq 0 ] && grep -q "resumed from" "$dir/s2.out"' "$dir/s2.out"
 t "signal + resume: final weights bitwise equal to the uninterrupted run" 'same "$dir/sfull.h5" "$dir/s.h5" /model'
 
+# ---- a preemption at start-up: SIGUSR1 before the trainer exists (while MPI and the
+# data are being set up) is kept and stops the run after its first step, checkpointed ----
+"$HYPERCLIP" "${sig[@]}" --checkpoint "$dir/su.h5" --metrics "$dir/sum.h5" > "$dir/su.out" 2>&1 &
+pid=$!
+# the handler is installed when /proc says SIGUSR1 (bit 10) is caught; the metrics file,
+# created by the trainer's set-up, must not exist yet for this to test the early window
+caught=0
+for _ in $(seq 400); do
+    mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/$pid/status 2>/dev/null)
+    [ -n "$mask" ] && [ $(( 0x$mask >> 9 & 1 )) -eq 1 ] && { caught=1; break; }
+    sleep 0.005
+done
+early=0; [ $caught -eq 1 ] && [ ! -e "$dir/sum.h5" ] && early=1
+kill -USR1 $pid; wait $pid; code=$?
+t "SIGUSR1 at start-up (handler caught before the trainer's set-up: $early): exit 75 after step 1, checkpoint written (got $code)" \
+  '[ $early -eq 1 ] && [ $code -eq 75 ] && grep -q "stopped by a signal at step 1:" "$dir/su.out" && [ -s "$dir/su.h5" ]' "$dir/su.out"
+
 # ---- two SIGTERMs: the second exits at once; a loadable checkpoint remains ----
 "$HYPERCLIP" "${sig[@]}" --checkpoint "$dir/tt.h5" --checkpoint-every 10 > "$dir/tt.out" 2>&1 &
 pid=$!
