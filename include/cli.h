@@ -13,6 +13,7 @@ typedef struct {
     const char *data_path;         /* --data */
     const char *dataset_name;      /* --dataset */
     int threads;
+    int private_data;              /* --private-data */
 } hc_eval_opts;
 
 /* Parses argv[0..argc) (the words after "train"). Sets *help when --help was given. */

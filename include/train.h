@@ -38,6 +38,7 @@ typedef struct {
     int threads;                /* --threads: BLIS threads per rank, 1 */
     int progress;               /* -1 auto (a terminal), 0 never, 1 always */
     int quiet;                  /* no per-epoch lines (tests) */
+    int private_data;           /* --private-data: one copy of the data set per rank */
 } hc_train_opts;
 
 void train_opts_defaults(hc_train_opts *o);

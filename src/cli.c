@@ -119,6 +119,7 @@ int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *
         {"threads", ARG_INT, &o->threads, 1, 1024},
         {"progress", ARG_CHOICE_PROGRESS, &o->progress, 0, 0},
         {"quiet", ARG_FLAG_ON, &o->quiet, 0, 0},
+        {"private-data", ARG_FLAG_ON, &o->private_data, 0, 0},
         {"help", ARG_HELP, help, 0, 0},
     };
     if (parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), e)) return e->code;
@@ -144,6 +145,7 @@ int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e)
         {"data", ARG_STRING, &o->data_path, 0, 0},
         {"dataset", ARG_STRING, &o->dataset_name, 0, 0},
         {"threads", ARG_INT, &o->threads, 1, 1024},
+        {"private-data", ARG_FLAG_ON, &o->private_data, 0, 0},
         {"help", ARG_HELP, help, 0, 0},
     };
     if (parse("eval", argc, argv, table, (int)(sizeof table / sizeof *table), e)) return e->code;
@@ -195,6 +197,8 @@ void cli_train_help(FILE *f)
           "  --threads N         BLIS threads per rank [1]\n"
           "  --progress WHEN     live progress bar: auto (a terminal) | always | never [auto]\n"
           "  --quiet             no per-epoch lines, only the final one\n"
+          "  --private-data      one copy of the data set per rank (default: one per node,\n"
+          "                      shared by the node's ranks that name the same --data)\n"
           "  --help              this text\n", f);
 }
 
@@ -204,5 +208,6 @@ void cli_eval_help(FILE *f)
           "  --checkpoint FILE   a checkpoint or weights file with /model\n"
           "  --data PATH         data folder [" HC_DEFAULT_DATA "]\n"
           "  --dataset NAME      mnist | fashion-mnist (default: inferred)\n"
-          "  --threads N         BLIS threads per rank [1]\n", f);
+          "  --threads N         BLIS threads per rank [1]\n"
+          "  --private-data      one copy of the data set per rank (default: one per node)\n", f);
 }

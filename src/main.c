@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli.h"
 #include "data.h"
+#include "data_shared.h"
 #include "info.h"
 #include "model_io.h"
 #include "train.h"
@@ -17,14 +18,18 @@ static int report(int rank, const hc_err *e)
     return e->code;
 }
 
-static void print_start(const hc_trainer *t, int threads)
+static void print_start(const hc_trainer *t, int threads, const hc_data_share *share)
 {
     const hc_dataset *ds = t->ds;
+    char copies[64] = "one copy per rank";
+    if (share->ranks > 1)
+        snprintf(copies, sizeof copies, "one copy per node, shared by %d ranks", share->ranks);
     printf("hyperclip %s: %d rank%s x %d BLIS thread%s; model %s, %zu parameters\n"
-           "  stack %s\n  data %s (%s): %d train, %d test; global batch %d, %d steps/epoch\n",
+           "  stack %s\n  data %s (%s): %d train, %d test (%s); global batch %d, %d "
+           "steps/epoch\n",
            HC_VERSION, t->comm.size, t->comm.size > 1 ? "s" : "", threads, threads > 1 ? "s" : "",
            t->model.name, t->model.n_params, t->stack_canon, ds->name, t->opt.data_path,
-           ds->train.n, ds->test.n, t->opt.batch, t->steps_per_epoch);
+           ds->train.n, ds->test.n, copies, t->opt.batch, t->steps_per_epoch);
     fflush(stdout);
 }
 
@@ -32,6 +37,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
 {
     hc_train_opts opt;
     hc_dataset ds = {0};
+    hc_data_share share = {MPI_COMM_NULL, MPI_WIN_NULL, 1};
     hc_trainer t;
     int help, code;
     if (cli_parse_train(argc, argv, &opt, &help, e)) return e->code;
@@ -40,19 +46,20 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
         return 0;
     }
     bli_thread_set_num_threads(opt.threads);
-    dataset_load(&ds, opt.data_path, opt.dataset_name, e);
+    dataset_load_shared(&ds, &share, MPI_COMM_WORLD, opt.data_path, opt.dataset_name,
+                        opt.private_data, e);
     if (!e->code && opt.normalize) dataset_set_normalization(&ds, opt.normalize, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
-    if (rank == 0) print_start(&t, opt.threads);
+    if (rank == 0) print_start(&t, opt.threads, &share);
     code = trainer_run(&t, e);
     trainer_free(&t);
     if (code && !e->code) {     /* a documented outcome (diverged), not an error */
-        dataset_free(&ds);
+        dataset_free_shared(&ds, &share);
         return code;
     }
 out:
-    dataset_free(&ds);
+    dataset_free_shared(&ds, &share);
     return e->code;
 }
 
@@ -60,6 +67,7 @@ static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
 {
     hc_eval_opts opt;
     hc_dataset ds = {0};
+    hc_data_share share = {MPI_COMM_NULL, MPI_WIN_NULL, 1};
     hc_trainer t;
     int help;
     if (cli_parse_eval(argc, argv, &opt, &help, e)) return e->code;
@@ -68,7 +76,8 @@ static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
         return 0;
     }
     bli_thread_set_num_threads(opt.threads);
-    dataset_load(&ds, opt.data_path, opt.dataset_name, e);
+    dataset_load_shared(&ds, &share, MPI_COMM_WORLD, opt.data_path, opt.dataset_name,
+                        opt.private_data, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     hc_train_opts topt;
     char model[16];
@@ -85,7 +94,7 @@ static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
                opt.checkpoint_path, ds.name, ds.test.n, loss, 100 * err);
     trainer_free(&t);
 out:
-    dataset_free(&ds);
+    dataset_free_shared(&ds, &share);
     return e->code;
 }
 

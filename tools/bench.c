@@ -57,6 +57,7 @@
 #include "../tests/argparse.h"   /* the option parser shared with the generators */
 #include "gemm.h"
 #include "../tests/testdata.h"   /* the generated MNIST-shaped data set */
+#include "data_shared.h"
 #include "train.h"
 
 /* ---- allocation counter ----
@@ -96,12 +97,13 @@ static void alloc_counter_start(void) {}
 
 typedef struct {
     const char *data, *stack;
-    int batch, steps, warmup, threads, json, independent, scaling;
+    int batch, steps, warmup, threads, json, independent, scaling, private_data;
 } bench_opts;
 
 static const char usage_text[] =
     "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
-    "[--steps N] [--warmup W] [--threads T] [--independent | --scaling] [--json]\n"
+    "[--steps N] [--warmup W] [--threads T] [--independent | --scaling] [--private-data] "
+    "[--json]\n"
     "  defaults: generated MNIST-shaped data, the trainer's default stack, "
     "--batch 256 --steps 200 --warmup 20 --threads 1\n";
 
@@ -110,7 +112,7 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
 {
     hc_train_opts d;
     train_opts_defaults(&d);
-    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0};
+    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0, 0};
     FILE *err = rank == 0 ? stderr : NULL;   /* one message per run, from rank 0 */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -119,8 +121,9 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
             if (rank == 0) fputs(usage_text, stdout);
             return 1;
         } else if (!strcmp(a, "--json") || !strcmp(a, "--independent") ||
-                   !strcmp(a, "--scaling")) {
-            *(a[2] == 'j' ? &o->json : a[2] == 'i' ? &o->independent : &o->scaling) = 1;
+                   !strcmp(a, "--scaling") || !strcmp(a, "--private-data")) {
+            *(a[2] == 'j' ? &o->json : a[2] == 'i' ? &o->independent
+              : a[2] == 's' ? &o->scaling : &o->private_data) = 1;
             continue;
         } else if (!strcmp(a, "--data") || !strcmp(a, "--stack")) {
             if (arg_value(err, "bench", a, v)) return 2;
@@ -356,6 +359,20 @@ static int timed_step(hc_trainer *t, const gemm_set *g, double *rec, span *since
     return 0;
 }
 
+/* This process's proportional set size in MB (a page shared by k processes counts 1/k):
+ * what a rank adds to its node's memory. 0 where /proc does not tell. */
+static double pss_mb(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    double kb = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Pss: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb / 1024.0;
+}
+
 /* ---- report ---- */
 
 typedef struct {
@@ -364,7 +381,7 @@ typedef struct {
     double step_s, samples_per_s, samples_per_s_all, phase_s[N_PHASES], elementwise_s;
     double gemm_flops, gemm_gflops_step, blis_gflops, gemm_bound_s;
     double shape_gflops[N_SHAPES], shape_flops[N_SHAPES];
-    double rss_mb_max, rss_mb_mean, loss_first, loss_last, cpu_share;
+    double rss_mb_max, rss_mb_mean, pss_mb_max, pss_mb_sum, loss_first, loss_last, cpu_share;
     long allocs_step, allocs_allreduce;
 } result;
 
@@ -413,6 +430,8 @@ static void print_table(const result *r, const gemm_set *g)
     printf("  GEMM-bound time %.3f ms/step; step / GEMM-bound = %.2f\n", r->gemm_bound_s * ms,
            r->step_s / r->gemm_bound_s);
     printf("  peak RSS per rank: %.1f MB max, %.1f MB mean\n", r->rss_mb_max, r->rss_mb_mean);
+    printf("  memory now (PSS: shared pages split among the ranks that map them): %.1f MB per "
+           "rank max, %.1f MB all ranks\n", r->pss_mb_max, r->pss_mb_sum);
     printf("  allocations inside the step: %ld (plus %ld inside MPI_Allreduce)\n", r->allocs_step,
            r->allocs_allreduce);
 }
@@ -454,7 +473,8 @@ static void print_json(const result *r)
     for (int i = 0; i < N_SHAPES; i++) printf("%s%.2f", i ? ", " : "", r->shape_gflops[i]);
     printf("], \"gemm_bound_ms\": %.5f, \"ratio_to_gemm_bound\": %.4f", r->gemm_bound_s * 1e3,
            r->step_s / r->gemm_bound_s);
-    printf(", \"rss_mb_max\": %.2f, \"rss_mb_mean\": %.2f", r->rss_mb_max, r->rss_mb_mean);
+    printf(", \"rss_mb_max\": %.2f, \"rss_mb_mean\": %.2f, \"pss_mb_max\": %.2f, \"pss_mb_sum\": %.2f",
+           r->rss_mb_max, r->rss_mb_mean, r->pss_mb_max, r->pss_mb_sum);
     printf(", \"allocs_in_step\": %ld, \"allocs_in_allreduce\": %ld", r->allocs_step,
            r->allocs_allreduce);
     printf(", \"loss_first\": %.6g, \"loss_last\": %.6g}\n", r->loss_first, r->loss_last);
@@ -625,6 +645,7 @@ static void generated_huge_pages(const hc_split *s, int sample_size)
 static int bench(const bench_opts *o, int rank, int size, hc_err *e)
 {
     hc_dataset ds = {0};
+    hc_data_share data_share = {MPI_COMM_NULL, MPI_WIN_NULL, 1};
     hc_trainer t;
     gemm_set g = {0};
     standalone sa = {0};
@@ -632,7 +653,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     char data_desc[4200];
 
     if (o->data) {
-        dataset_load(&ds, o->data, NULL, e);
+        dataset_load_shared(&ds, &data_share, MPI_COMM_WORLD, o->data, NULL, o->private_data, e);
         snprintf(data_desc, sizeof data_desc, "%s", o->data);
     } else if (testdata_make(&ds, 60000, 1000, 28, 28, 10, 1)) {
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the generated data set");
@@ -643,8 +664,8 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     if (ds.sample_size) {
         size_t len = strlen(data_desc);
-        snprintf(data_desc + len, sizeof data_desc - len, " (%d x %d train)", ds.train.n,
-                 ds.sample_size);
+        snprintf(data_desc + len, sizeof data_desc - len, " (%d x %d train; %s)", ds.train.n,
+                 ds.sample_size, data_share.ranks > 1 ? "one copy per node" : "one copy per rank");
     }
     if (o->scaling) {
         scaling(o, &ds, data_desc, rank, size, e);
@@ -719,6 +740,9 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss = (double)ru.ru_maxrss / 1024.0, rss_max, rss_sum;   /* ru_maxrss is in KiB */
+    double pss = pss_mb(), pss_max, pss_sum;
+    MPI_Reduce(&pss, &pss_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    MPI_Reduce(&pss, &pss_sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     MPI_Reduce(&rss, &rss_sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     long allocs[2] = {allocs_step, allocs_allreduce}, allocs_sum[2];
@@ -784,6 +808,8 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         r.gemm_bound_s = bound;
         r.blis_gflops = g.flops / bound / 1e9;
         r.rss_mb_max = rss_max;
+        r.pss_mb_max = pss_max;
+        r.pss_mb_sum = pss_sum;
         r.rss_mb_mean = rss_sum / size;
         r.loss_first = loss_first;
         r.loss_last = t.loss;
@@ -800,7 +826,7 @@ out_rec:
 out:
     free(g.scratch);
     if (have_trainer) trainer_free(&t);
-    dataset_free(&ds);
+    dataset_free_shared(&ds, &data_share);
     return e->code;
 }
 
