@@ -55,9 +55,21 @@ for mode in shared private; do
     # shellcheck disable=SC2086
     "$MPIRUN" -np 2 "$BENCH" --data "$dir/big" --steps 2 --warmup 0 --json $flag > "$dir/mem_$mode" 2>&1
 done
-pss() { sed -n 's/.*"pss_mb_sum": *\([0-9.]*\).*/\1/p' "$dir/mem_$1"; }
-sp=$(pss shared) pp=$(pss private)
-# the training pixels are 20000 x 784 bytes = 15.7 MB: the second copy is what sharing saves
-t "memory of 2 ranks (PSS): shared $sp MB, private $pp MB; sharing saves at least 10 MB" \
-  '[ -n "$sp" ] && [ -n "$pp" ] && awk -v s="$sp" -v p="$pp" "BEGIN { exit !(p - s >= 10) }"' "$dir/mem_shared"
+pss() { sed -n "s/.*\"pss_mb_$2\": *\([0-9.]*\).*/\1/p" "$dir/mem_$1"; }
+# The training pixels are 20000 x 784 bytes = 15.7 MB. The rank that does not load holds
+# none of its own when shared, only its half of the window (PSS splits shared pages):
+# ~7.8 MB less than its private copy. The sum over ranks saves the second copy (~15.7 MB)
+# in a plain build; under AddressSanitizer the loader's freed private copy stays in the
+# sanitizer's quarantine, so only the first comparison holds there.
+smin=$(pss shared min) pmin=$(pss private min) ssum=$(pss shared sum) psum=$(pss private sum)
+t "memory, the rank that does not load (PSS): shared $smin MB, private $pmin MB; at least 5 MB less" \
+  '[ -n "$smin" ] && [ -n "$pmin" ] && awk -v s="$smin" -v p="$pmin" "BEGIN { exit !(p - s >= 5) }"' "$dir/mem_shared"
+i=$((i + 1))
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    echo "ok $i - # SKIP memory of both ranks: AddressSanitizer's quarantine keeps the loader's freed copy (shared $ssum MB, private $psum MB)"
+elif [ -n "$ssum" ] && [ -n "$psum" ] && awk -v s="$ssum" -v p="$psum" 'BEGIN { exit !(p - s >= 10) }'; then
+    echo "ok $i - memory of 2 ranks (PSS): shared $ssum MB, private $psum MB; sharing saves at least 10 MB"
+else
+    echo "not ok $i - memory of 2 ranks (PSS): shared $ssum MB, private $psum MB; sharing saves at least 10 MB"
+fi
 echo "1..$i"

@@ -381,7 +381,8 @@ typedef struct {
     double step_s, samples_per_s, samples_per_s_all, phase_s[N_PHASES], elementwise_s;
     double gemm_flops, gemm_gflops_step, blis_gflops, gemm_bound_s;
     double shape_gflops[N_SHAPES], shape_flops[N_SHAPES];
-    double rss_mb_max, rss_mb_mean, pss_mb_max, pss_mb_sum, loss_first, loss_last, cpu_share;
+    double rss_mb_max, rss_mb_mean, pss_mb_min, pss_mb_max, pss_mb_sum, loss_first, loss_last;
+    double cpu_share;
     long allocs_step, allocs_allreduce;
 } result;
 
@@ -430,8 +431,8 @@ static void print_table(const result *r, const gemm_set *g)
     printf("  GEMM-bound time %.3f ms/step; step / GEMM-bound = %.2f\n", r->gemm_bound_s * ms,
            r->step_s / r->gemm_bound_s);
     printf("  peak RSS per rank: %.1f MB max, %.1f MB mean\n", r->rss_mb_max, r->rss_mb_mean);
-    printf("  memory now (PSS: shared pages split among the ranks that map them): %.1f MB per "
-           "rank max, %.1f MB all ranks\n", r->pss_mb_max, r->pss_mb_sum);
+    printf("  memory now (PSS: shared pages split among the ranks that map them): %.1f-%.1f MB "
+           "per rank, %.1f MB all ranks\n", r->pss_mb_min, r->pss_mb_max, r->pss_mb_sum);
     printf("  allocations inside the step: %ld (plus %ld inside MPI_Allreduce)\n", r->allocs_step,
            r->allocs_allreduce);
 }
@@ -473,8 +474,9 @@ static void print_json(const result *r)
     for (int i = 0; i < N_SHAPES; i++) printf("%s%.2f", i ? ", " : "", r->shape_gflops[i]);
     printf("], \"gemm_bound_ms\": %.5f, \"ratio_to_gemm_bound\": %.4f", r->gemm_bound_s * 1e3,
            r->step_s / r->gemm_bound_s);
-    printf(", \"rss_mb_max\": %.2f, \"rss_mb_mean\": %.2f, \"pss_mb_max\": %.2f, \"pss_mb_sum\": %.2f",
-           r->rss_mb_max, r->rss_mb_mean, r->pss_mb_max, r->pss_mb_sum);
+    printf(", \"rss_mb_max\": %.2f, \"rss_mb_mean\": %.2f, \"pss_mb_min\": %.2f, "
+           "\"pss_mb_max\": %.2f, \"pss_mb_sum\": %.2f", r->rss_mb_max, r->rss_mb_mean,
+           r->pss_mb_min, r->pss_mb_max, r->pss_mb_sum);
     printf(", \"allocs_in_step\": %ld, \"allocs_in_allreduce\": %ld", r->allocs_step,
            r->allocs_allreduce);
     printf(", \"loss_first\": %.6g, \"loss_last\": %.6g}\n", r->loss_first, r->loss_last);
@@ -740,7 +742,8 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double rss = (double)ru.ru_maxrss / 1024.0, rss_max, rss_sum;   /* ru_maxrss is in KiB */
-    double pss = pss_mb(), pss_max, pss_sum;
+    double pss = pss_mb(), pss_min, pss_max, pss_sum;
+    MPI_Reduce(&pss, &pss_min, 1, MPI_DOUBLE, MPI_MIN, 0, MPI_COMM_WORLD);
     MPI_Reduce(&pss, &pss_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     MPI_Reduce(&pss, &pss_sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
@@ -808,6 +811,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         r.gemm_bound_s = bound;
         r.blis_gflops = g.flops / bound / 1e9;
         r.rss_mb_max = rss_max;
+        r.pss_mb_min = pss_min;
         r.pss_mb_max = pss_max;
         r.pss_mb_sum = pss_sum;
         r.rss_mb_mean = rss_sum / size;
