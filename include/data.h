@@ -4,6 +4,7 @@
  * inputs per batch through a per-channel lookup table. */
 #ifndef HC_DATA_H
 #define HC_DATA_H
+#include <stddef.h>
 #include <stdint.h>
 #include "error.h"
 #include "hc_real.h"
@@ -30,6 +31,16 @@ typedef struct {
  * "fashion", else "mnist"). Sets lut to pixel / 255. */
 int dataset_load(hc_dataset *ds, const char *path, const char *name, hc_err *e);
 void dataset_free(hc_dataset *ds);
+
+/* Asks for 2 MB pages under both splits' pixels (dataset_load does; a data set built
+ * another way can too): a shuffled batch otherwise pays a page walk per sample. */
+void dataset_prefer_huge_pages(hc_dataset *ds);
+
+/* The readers' file lookup: dir/name, else dir/name.gz, into path (size bytes). Fails
+ * with "no such file: dir/name (expected name or name.gz in dir)" followed by `hint`
+ * (may be ""), or "path too long". */
+int dataset_find_file(const char *dir, const char *name, const char *hint, char *path,
+                      size_t size, hc_err *e);
 
 /* Sets lut to pixel / 255 for every channel. */
 void dataset_set_unit_scale(hc_dataset *ds);

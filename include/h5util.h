@@ -32,6 +32,12 @@ int h5_attr_is_single(hid_t a);
 /* Closes an id of any kind; ignores negative ids. */
 void h5_close(hid_t id);
 
+/* A creation property list of class H5P_GROUP_CREATE or H5P_FILE_CREATE that tracks
+ * and indexes link creation order (and attribute creation order when `attrs`), so that
+ * tools list objects in the order hyperclip wrote them (level2 before level10, weight
+ * before bias, the stack attribute first). -1 on failure. */
+hid_t h5_ordered_cpl(hid_t class_id, int attrs);
+
 /* File access properties with HDF5's file locking off: a reader holding the file open
  * (h5py, hyperclip info) must not make the trainer's next write fail. */
 hid_t h5_fapl_nolock(void);

@@ -67,6 +67,12 @@ static void prefer_huge_pages(void *p, size_t bytes)
 #endif
 }
 
+void dataset_prefer_huge_pages(hc_dataset *ds)
+{
+    prefer_huge_pages(ds->train.pixels, (size_t)ds->train.n * (size_t)ds->sample_size);
+    prefer_huge_pages(ds->test.pixels, (size_t)ds->test.n * (size_t)ds->sample_size);
+}
+
 int dataset_load(hc_dataset *ds, const char *path, const char *name, hc_err *e)
 {
     memset(ds, 0, sizeof *ds);
@@ -83,8 +89,7 @@ int dataset_load(hc_dataset *ds, const char *path, const char *name, hc_err *e)
             dataset_free(ds);
             return rc;
         }
-        prefer_huge_pages(ds->train.pixels, (size_t)ds->train.n * (size_t)ds->sample_size);
-        prefer_huge_pages(ds->test.pixels, (size_t)ds->test.n * (size_t)ds->sample_size);
+        dataset_prefer_huge_pages(ds);
         return 0;
     }
     if (!name) name = contains_nocase(path, "fashion") ? "fashion-mnist" : "mnist";
@@ -95,8 +100,7 @@ int dataset_load(hc_dataset *ds, const char *path, const char *name, hc_err *e)
         return rc;
     }
     dataset_set_unit_scale(ds);
-    prefer_huge_pages(ds->train.pixels, (size_t)ds->train.n * (size_t)ds->sample_size);
-    prefer_huge_pages(ds->test.pixels, (size_t)ds->test.n * (size_t)ds->sample_size);
+    dataset_prefer_huge_pages(ds);
     return 0;
 }
 
@@ -107,6 +111,20 @@ void dataset_free(hc_dataset *ds)
     free(ds->test.pixels);
     free(ds->test.labels);
     memset(ds, 0, sizeof *ds);
+}
+
+int dataset_find_file(const char *dir, const char *name, const char *hint, char *path,
+                      size_t size, hc_err *e)
+{
+    static const char *const suffix[] = {"", ".gz"};
+    struct stat st;
+    for (int i = 0; i < 2; i++) {
+        if ((size_t)snprintf(path, size, "%s/%s%s", dir, name, suffix[i]) >= size)
+            return hc_fail(e, HC_ERR_RUNTIME, "path too long: %s/%s", dir, name);
+        if (stat(path, &st) == 0) return 0;
+    }
+    return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s",
+                   dir, name, name, name, dir, hint);
 }
 
 void dataset_set_unit_scale(hc_dataset *ds)

@@ -99,24 +99,16 @@ static int slurp(const char *file, size_t max, unsigned char **out, size_t *len,
     return 0;
 }
 
-/* dir/name, else dir/name.gz, into path (CIFAR_PATH bytes). */
-static int find_file(const char *dir, const char *name, char *path, hc_err *e)
+/* A common slip: DIR is where the tarball was unpacked, not its folder. The hint a
+ * missing file's message gets then. */
+static const char *subfolder_hint(const char *dir)
 {
-    static const char *const suffix[] = {"", ".gz"};
-    struct stat st;
-    for (int i = 0; i < 2; i++) {
-        if (snprintf(path, CIFAR_PATH, "%s/%s%s", dir, name, suffix[i]) >= CIFAR_PATH)
-            return hc_fail(e, HC_ERR_RUNTIME, "path too long: %s/%s", dir, name);
-        if (stat(path, &st) == 0) return 0;
-    }
-    /* A common slip: DIR is where the tarball was unpacked, not its folder. */
     char sub[CIFAR_PATH];
-    const char *hint = "";
+    struct stat st;
     if (snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", dir) < (int)sizeof sub &&
         stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-        hint = "; the files seem to be in the cifar-10-batches-bin subfolder: pass that folder";
-    return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s",
-                   dir, name, name, name, dir, hint);
+        return "; the files seem to be in the cifar-10-batches-bin subfolder: pass that folder";
+    return "";
 }
 
 /* Reads one batch file and appends its records to split s (capacity *cap samples). */
@@ -189,7 +181,9 @@ int data_cifar_load(hc_dataset *ds, const char *dir, hc_err *e)
     size_t cap_train = 0, cap_test = 0;
     int rc = 0;
     /* every file is located before any is read: a missing one fails at once */
-    for (int i = 0; i < 6 && !rc; i++) rc = find_file(dir, names[i], path[i], e);
+    const char *hint = subfolder_hint(dir);
+    for (int i = 0; i < 6 && !rc; i++)
+        rc = dataset_find_file(dir, names[i], hint, path[i], sizeof path[i], e);
     for (int i = 0; i < 5 && !rc; i++) rc = append_batch(path[i], &train, &cap_train, e);
     if (!rc) rc = append_batch(path[5], &test, &cap_test, e);
     if (rc) {

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #define IDX_MAGIC_IMAGES 0x00000803u
@@ -237,28 +236,14 @@ int idx_read_labels(const char *file, int n_classes, uint8_t **labels, int *n, h
     return 0;
 }
 
-/* Finds dir/name, else dir/name.gz, into path (IDX_PATH bytes). */
-static int find_idx(const char *dir, const char *name, char *path, hc_err *e)
-{
-    static const char *const suffix[] = {"", ".gz"};
-    struct stat st;
-    for (int i = 0; i < 2; i++) {
-        if (snprintf(path, IDX_PATH, "%s/%s%s", dir, name, suffix[i]) >= IDX_PATH)
-            return hc_fail(e, HC_ERR_RUNTIME, "path too long: %s/%s", dir, name);
-        if (stat(path, &st) == 0) return 0;
-    }
-    return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)",
-                   dir, name, name, name, dir);
-}
-
 /* Reads one split (images + labels) and checks the two files agree on the count. */
 static int load_split(const char *dir, const char *img_name, const char *lbl_name,
                       hc_split *s, int *rows, int *cols, hc_err *e)
 {
     char img[IDX_PATH], lbl[IDX_PATH];
     int n_img = 0, n_lbl = 0;
-    int rc = find_idx(dir, img_name, img, e);
-    if (!rc) rc = find_idx(dir, lbl_name, lbl, e);
+    int rc = dataset_find_file(dir, img_name, "", img, sizeof img, e);
+    if (!rc) rc = dataset_find_file(dir, lbl_name, "", lbl, sizeof lbl, e);
     if (!rc) rc = idx_read_images(img, &s->pixels, &n_img, rows, cols, e);
     if (!rc) rc = idx_read_labels(lbl, IDX_N_CLASSES, &s->labels, &n_lbl, e);
     if (!rc && n_img != n_lbl)

@@ -39,13 +39,11 @@ static void point_into(hc_dataset *ds, uint8_t *base, const size_t off[4])
 /* Do all ranks of `node` ask for the same folder and data set name? */
 static int same_request(MPI_Comm node, const char *path, const char *name)
 {
-    char key[4200];
-    snprintf(key, sizeof key, "%s%c%s", path, '\0', name ? name : "");
-    size_t len = strlen(path) + 1 + (name ? strlen(name) : 0);
-    uint64_t h = checksum64(key, len < sizeof key ? len : sizeof key), lo, hi;
-    MPI_Allreduce(&h, &lo, 1, MPI_UINT64_T, MPI_MIN, node);
-    MPI_Allreduce(&h, &hi, 1, MPI_UINT64_T, MPI_MAX, node);
-    return lo == hi;
+    uint64_t h[2] = {checksum64(path, strlen(path)), name ? checksum64(name, strlen(name)) : 0};
+    uint64_t lo[2], hi[2];
+    MPI_Allreduce(h, lo, 2, MPI_UINT64_T, MPI_MIN, node);
+    MPI_Allreduce(h, hi, 2, MPI_UINT64_T, MPI_MAX, node);
+    return lo[0] == hi[0] && lo[1] == hi[1];
 }
 
 int dataset_load_shared(hc_dataset *ds, hc_data_share *sh, MPI_Comm comm, const char *path,

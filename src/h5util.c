@@ -88,3 +88,15 @@ int h5_attr_is_single(hid_t a)
     if (space >= 0) H5Sclose(space);
     return n == 1;
 }
+
+hid_t h5_ordered_cpl(hid_t class_id, int attrs)
+{
+    const unsigned order = H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED;
+    hid_t p = H5Pcreate(class_id);
+    if (p >= 0 && (H5Pset_link_creation_order(p, order) < 0 ||
+                   (attrs && H5Pset_attr_creation_order(p, order) < 0))) {
+        H5Pclose(p);
+        return -1;
+    }
+    return p;
+}

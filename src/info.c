@@ -33,24 +33,18 @@ static hid_t create_plist(hid_t obj)
 }
 
 /* Creation order when the writer tracked it (hyperclip's writers do: the trainer's
- * order, level2 before level10), else alphabetical. */
-static H5_index_t link_order(hid_t group)
-{
-    unsigned flags = 0;
-    hid_t p = create_plist(group);
-    if (p < 0 || H5Pget_link_creation_order(p, &flags) < 0) flags = 0;
-    h5_close(p);
-    return (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
-}
-
-static H5_index_t attr_order(hid_t obj)
+ * order, level2 before level10), else alphabetical. `get` reads the link or the
+ * attribute flags of a creation property list. */
+static H5_index_t tracked_order(hid_t obj, herr_t (*get)(hid_t, unsigned *))
 {
     unsigned flags = 0;
     hid_t p = create_plist(obj);
-    if (p < 0 || H5Pget_attr_creation_order(p, &flags) < 0) flags = 0;
+    if (p < 0 || get(p, &flags) < 0) flags = 0;
     h5_close(p);
     return (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
 }
+static H5_index_t link_order(hid_t group) { return tracked_order(group, H5Pget_link_creation_order); }
+static H5_index_t attr_order(hid_t obj) { return tracked_order(obj, H5Pget_attr_creation_order); }
 
 static herr_t iterate_links(hid_t group, H5L_iterate_t op, void *data)
 {

@@ -177,29 +177,6 @@ void metrics_free(hc_metrics *m)
 
 /* ---- creating the file ---- */
 
-/* Groups that track link creation order, so that tools list the columns in the
- * order the trainer declared them (level2 before level10, value before grad). */
-static hid_t make_gcpl(hid_t class_id)
-{
-    hid_t p = H5Pcreate(class_id);
-    if (p >= 0 && H5Pset_link_creation_order(p, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
-        H5Pclose(p);
-        return -1;
-    }
-    return p;
-}
-
-/* Root attributes are listed in creation order too (stack first). */
-static hid_t make_fcpl(void)
-{
-    hid_t p = make_gcpl(H5P_FILE_CREATE);
-    if (p >= 0 && H5Pset_attr_creation_order(p, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
-        H5Pclose(p);
-        return -1;
-    }
-    return p;
-}
-
 /* Empty rows read as NaN: a column extended but not yet written is visibly so. */
 static hid_t make_column_dcpl(void)
 {
@@ -313,7 +290,7 @@ static int write_run_attrs(hid_t file, const hc_run_attrs *a, const char *path, 
 static int create_empty(const char *path, hc_err *e)
 {
     int rc = HC_OK;
-    hid_t fapl = h5_fapl_nolock(), fcpl = make_fcpl(), file = -1;
+    hid_t fapl = h5_fapl_nolock(), fcpl = h5_ordered_cpl(H5P_FILE_CREATE, 1), file = -1;
     if (fapl < 0 || fcpl < 0)
         rc = fail_h5(e, path, "cannot set up file properties");
     else if ((file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
@@ -329,7 +306,7 @@ static int create_file(const hc_metrics *m, const hc_run_attrs *attrs, hc_err *e
 {
     int rc = create_empty(m->path, e);
     if (rc) return rc;
-    hid_t gcpl = make_gcpl(H5P_GROUP_CREATE), dcpl = make_column_dcpl(), file = -1;
+    hid_t gcpl = h5_ordered_cpl(H5P_GROUP_CREATE, 0), dcpl = make_column_dcpl(), file = -1;
     if (gcpl < 0 || dcpl < 0)
         rc = fail_h5(e, m->path, "cannot set up dataset properties");
     else if ((file = open_rw(m->path, append_bytes(m->n_cols + HC_EPOCH_COLS, 0), e)) < 0)

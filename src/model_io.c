@@ -65,17 +65,6 @@ static int check_table(const hc_model *m, hc_err *e)
 
 /* ---- writing ---- */
 
-/* Groups that remember creation order, so tools list weight before bias. */
-static hid_t make_gcpl(void)
-{
-    hid_t p = H5Pcreate(H5P_GROUP_CREATE);
-    if (p >= 0 && H5Pset_link_creation_order(p, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
-        H5Pclose(p);
-        return -1;
-    }
-    return p;
-}
-
 /* Creates group `name` under loc unless it exists. */
 static int ensure_group(hid_t loc, const char *name, hid_t gcpl, const char *where, hc_err *e)
 {
@@ -115,7 +104,7 @@ static int write_tensor(hid_t file, const hc_tensor *t, const hc_real *param, hi
 static int write_model(hid_t file, const hc_model *m, const hc_real *param, const char *where,
                        hc_err *e)
 {
-    hid_t gcpl = make_gcpl();
+    hid_t gcpl = h5_ordered_cpl(H5P_GROUP_CREATE, 0);
     if (gcpl < 0) return h5_fail(e, where, "cannot set up group properties");
     int rc = ensure_group(file, "/model", gcpl, where, e);
     for (int i = 0; i < m->n_tensors && rc == HC_OK; i++)

@@ -44,14 +44,13 @@
  *
  * Without --data the data set is generated in memory with MNIST's shape (60000 train
  * samples of 28x28, 10 classes), so the bench runs anywhere, CI included. */
-#define _GNU_SOURCE     /* MADV_HUGEPAGE; blis.h would otherwise pin the headers to POSIX */
+#define _GNU_SOURCE     /* blis.h would otherwise pin the headers to strict POSIX */
 #include <blis.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include "../tests/argparse.h"   /* the option parser shared with the generators */
@@ -482,6 +481,29 @@ static void print_json(const result *r)
     printf(", \"loss_first\": %.6g, \"loss_last\": %.6g}\n", r->loss_first, r->loss_last);
 }
 
+/* ---- the trainers the bench drives ---- */
+
+/* The trainer's options for a bench run (the batch is the caller's to set): no output,
+ * as many epochs as any run needs. */
+static void trainer_opts_for(const bench_opts *o, hc_train_opts *opt)
+{
+    train_opts_defaults(opt);
+    opt->stack_text = o->stack;
+    opt->threads = o->threads;
+    opt->quiet = 1;
+    opt->progress = 0;
+    opt->epochs = 1 << 20;
+}
+
+/* Samples of a global batch that rank `rank` of `size` gets (the trainer's split). */
+static int shard_size(int batch, int rank, int size)
+{
+    hc_comm world = {.rank = rank, .size = size};
+    int b0, b1;
+    comm_shard(&world, batch, &b0, &b1);
+    return b1 - b0;
+}
+
 /* ---- --scaling: one rank, P ranks and P independent ranks, interleaved ---- */
 
 enum { C_ONE, C_ALL, C_INDEP, N_CONFIGS };
@@ -523,18 +545,11 @@ static int scaling(const bench_opts *o, const hc_dataset *ds, const char *data_d
     hc_trainer t[N_CONFIGS];
     int have[N_CONFIGS] = {0};
     hc_train_opts opt;
-    train_opts_defaults(&opt);
-    opt.stack_text = o->stack;
-    opt.threads = o->threads;
-    opt.quiet = 1;
-    opt.progress = 0;
-    opt.epochs = 1 << 20;
-    int b0, b1;
-    hc_comm world = {.rank = rank, .size = size};
-    comm_shard(&world, o->batch, &b0, &b1);
+    trainer_opts_for(o, &opt);
+    int shard = shard_size(o->batch, rank, size);
     MPI_Comm comm[N_CONFIGS] = {MPI_COMM_SELF, MPI_COMM_WORLD, MPI_COMM_SELF};
-    int batch[N_CONFIGS] = {o->batch, o->batch, b1 - b0};
-    if (b1 - b0 < 1)
+    int batch[N_CONFIGS] = {o->batch, o->batch, shard};
+    if (shard < 1)
         hc_fail(e, HC_ERR_USAGE, "--scaling needs a batch of at least one sample per rank");
     int rounds = (o->steps + SCALING_BLOCK - 1) / SCALING_BLOCK, n = rounds * SCALING_BLOCK;
     size_t per = (size_t)N_CONFIGS * n;
@@ -631,19 +646,6 @@ out:
 
 /* ---- main ---- */
 
-/* The generated data set gets what dataset_load gives a loaded one: 2 MB pages under
- * the pixels (see prefer_huge_pages in data.c), so both kinds of run gather alike. */
-static void generated_huge_pages(const hc_split *s, int sample_size)
-{
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t a = ((uintptr_t)s->pixels + huge - 1) & ~(huge - 1);
-    uintptr_t b = ((uintptr_t)s->pixels + (size_t)s->n * sample_size) & ~(huge - 1);
-    if (b > a && madvise((void *)a, b - a, MADV_HUGEPAGE) == 0)
-        madvise((void *)a, b - a, 25 /* MADV_COLLAPSE, Linux 6.1 */);
-#endif
-}
-
 static int bench(const bench_opts *o, int rank, int size, hc_err *e)
 {
     hc_dataset ds = {0};
@@ -661,7 +663,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the generated data set");
     } else {
         snprintf(data_desc, sizeof data_desc, "generated, MNIST shape");
-        generated_huge_pages(&ds.train, ds.sample_size);
+        dataset_prefer_huge_pages(&ds);     /* as dataset_load does */
     }
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     if (ds.sample_size) {
@@ -675,20 +677,11 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     }
 
     hc_train_opts opt;
-    train_opts_defaults(&opt);
-    opt.stack_text = o->stack;
+    trainer_opts_for(o, &opt);
     /* --independent: this rank's shard of the global batch, trained alone */
     MPI_Comm comm = o->independent ? MPI_COMM_SELF : MPI_COMM_WORLD;
     int b0, b1, shards = o->independent ? size : 1;
-    {
-        hc_comm world = {.rank = rank, .size = size};
-        comm_shard(&world, o->batch, &b0, &b1);
-    }
-    opt.batch = o->independent ? b1 - b0 : o->batch;
-    opt.threads = o->threads;
-    opt.quiet = 1;
-    opt.progress = 0;
-    opt.epochs = 1 << 20;
+    opt.batch = o->independent ? shard_size(o->batch, rank, size) : o->batch;
     if (opt.batch < 1)
         hc_fail(e, HC_ERR_USAGE, "--independent needs a batch of at least one sample per rank");
     else if (!trainer_init(&t, &opt, &ds, comm, e))
