@@ -2,8 +2,11 @@
  *
  * The product is built with float32 (fast GEMMs). The same sources are compiled a
  * second time with -DHC_REAL_DOUBLE for the finite-difference tests, which need
- * double precision to resolve loss changes of 1e-10. Hyperparameters, hypergradient
- * dot products and losses are double in both builds. */
+ * double precision to resolve loss changes of 1e-10. Hypergradient dot products and
+ * losses are double in both builds. Hyperparameters are hc_real values: the reference
+ * (gdtuo in PyTorch float32) keeps every one as a float32 scalar and computes with it
+ * in float32 (beta2 = 0.999 is 0.99900001287, 1 - beta2 is 0.000999987125), so the
+ * float build does too; they are stored in doubles that hold hc_real values. */
 #ifndef HC_REAL_H
 #define HC_REAL_H
 
@@ -67,15 +70,18 @@ static inline float hc_exp_vec(float x)
 }
 
 /* tanh x: an odd polynomial (Cephes tanhf) below |x| = 0.625, where 1 - 2/(e^2|x| + 1)
- * would cancel; that form above, with |x| capped at 9 (tanh 9 rounds to 1 in float).
- * Both are computed and one selected, which is what lets the loop vectorise. */
+ * would cancel; that form above. tanh rounds to exactly +-1 in float from |x| = 9.0109
+ * on (2/(e^2|x| + 1) is then below half an ulp of 1), and a saturated unit must
+ * back-propagate 1 - t^2 = 0 as the reference's does, not 1.19e-7: |x| is capped at
+ * 20, far inside that range and inside hc_exp_vec's (e^40 is finite in float).
+ * Both forms are computed and one selected, which is what lets the loop vectorise. */
 static inline float hc_tanh_vec(float x)
 {
     float a = fabsf(x);
     float z = x * x;
     float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z
                     + 1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
-    float ac = a > 9.0f ? 9.0f : a;         /* NaN passes */
+    float ac = a > 20.0f ? 20.0f : a;       /* NaN passes */
     float big = copysignf(1.0f - 2.0f / (hc_exp_vec(ac + ac) + 1.0f), x);
     return a < 0.625f ? small : big;        /* NaN: big, which is NaN */
 }

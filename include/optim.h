@@ -17,7 +17,7 @@ typedef struct {
     hc_opt_kind kind;
     int n_hyper;
     const char *const *names;   /* effective names: "alpha", "mu", "beta1", ... */
-    double raw[HC_MAX_HYPER];   /* raw hyperparameters (spec table) */
+    double raw[HC_MAX_HYPER];   /* raw hyperparameters (spec table), hc_real values */
     int momentum;               /* SGD: initial mu != 0 keeps the momentum branch */
     size_t n;                   /* weights */
     long steps;                 /* updates done (Adam's n is steps after the update) */
@@ -49,9 +49,12 @@ void optim_adam_update(hc_optim1 *o, hc_real *w, const hc_real *g);
 void optim_adagrad_update(hc_optim1 *o, hc_real *w, const hc_real *g);
 void optim_rmsprop_update(hc_optim1 *o, hc_real *w, const hc_real *g);
 
-/* Raw-form maps of the spec: beta = (tanh b + 1)/2 and back; alpha = a^2 and back. */
+/* Raw-form maps of the spec: beta = (tanh b + 1)/2 and back; alpha = a^2 and back.
+ * Computed in hc_real as the reference does (hc_real.h); the doubles hold hc_real values. */
 double squash01(double b);
 double unsquash01(double beta);
 double dsquash01(double b);   /* d beta / d b = (1 - tanh^2 b) / 2 */
+/* x^n as the reference's beta ** float(n) (Adam's bias corrections). */
+hc_real hyper_pow(hc_real x, long n);
 
 #endif

@@ -1,4 +1,9 @@
-/* optim.c - what the four level-1 optimizers share: raw forms, state, D, hypergradients. */
+/* optim.c - what the four level-1 optimizers share: raw forms, state, D, hypergradients.
+ *
+ * Hyperparameters are hc_real values combined in hc_real, as the reference's float32
+ * scalars are (hc_real.h); no FMA contraction, so that every operation rounds once as
+ * PyTorch's separate kernels do. */
+#pragma GCC optimize("fp-contract=off")
 #include "optim.h"
 #include <math.h>
 #include <stdlib.h>
@@ -12,9 +17,26 @@ static const char *const rmsprop_names[] = {"alpha", "gamma"};
 #define ADAM_EPS 1e-8       /* also v's initial value (sic, as gdtuo) */
 #define ADAGRAD_G0 0.1      /* G's initial value (gdtuo) */
 
-double squash01(double b) { return (tanh(b) + 1.0) / 2.0; }
-double unsquash01(double beta) { return atanh(2.0 * beta - 1.0); }
-double dsquash01(double b) { double t = tanh(b); return (1.0 - t * t) / 2.0; }
+double squash01(double b) { return (hc_tanh((hc_real)b) + 1) / 2; }
+/* gdtuo's unclamp: z = 2 beta - 1, log((1 + z)/(1 - z)) / 2 */
+double unsquash01(double beta)
+{
+    hc_real z = (hc_real)beta * 2 - 1;
+    return hc_log((1 + z) / (1 - z)) / 2;
+}
+double dsquash01(double b) { hc_real t = hc_tanh((hc_real)b); return (1 - t * t) / 2; }
+
+hc_real hyper_pow(hc_real x, long n)
+{
+    /* PyTorch's pow by a scalar exponent: x*x and x*x*x for 2 and 3, else pow */
+    switch (n) {
+    case 0: return 1;
+    case 1: return x;
+    case 2: return x * x;
+    case 3: return x * x * x;
+    default: return HC_REAL_IS_DOUBLE ? pow(x, (double)n) : powf((float)x, (float)n);
+    }
+}
 
 int optim1_n_hyper(hc_opt_kind kind)
 {
@@ -55,26 +77,26 @@ int optim1_init(hc_optim1 *o, hc_opt_kind kind, const double *eff, size_t n, hc_
     double state0[2] = {0.0, 0.0};
     switch (kind) {
     case OPT_SGD:
-        o->raw[0] = eff[0];
-        o->raw[1] = eff[1];
+        o->raw[0] = (hc_real)eff[0];
+        o->raw[1] = (hc_real)eff[1];
         o->momentum = eff[1] != 0.0;
         n_state = o->momentum;
         n_D = o->momentum ? 2 : 1;          /* with mu0 = 0, D(mu) is exactly 0 */
         break;
     case OPT_ADAM:
-        o->raw[0] = eff[0];
+        o->raw[0] = (hc_real)eff[0];
         o->raw[1] = unsquash01(eff[1]);
         o->raw[2] = unsquash01(eff[2]);
         n_state = 2;
         state0[1] = ADAM_EPS;
         break;
     case OPT_ADAGRAD:
-        o->raw[0] = eff[0];
+        o->raw[0] = (hc_real)eff[0];
         n_state = 1;
         state0[0] = ADAGRAD_G0;
         break;
     case OPT_RMSPROP:
-        o->raw[0] = sqrt(eff[0]);
+        o->raw[0] = hc_sqrt((hc_real)eff[0]);
         o->raw[1] = unsquash01(eff[1]);
         n_state = 1;
         break;
@@ -101,7 +123,7 @@ double optim1_effective(const hc_optim1 *o, int h)
 {
     switch (o->kind) {
     case OPT_ADAM: return h == 0 ? o->raw[0] : squash01(o->raw[h]);
-    case OPT_RMSPROP: return h == 0 ? o->raw[0] * o->raw[0] : squash01(o->raw[1]);
+    case OPT_RMSPROP: return h == 0 ? (hc_real)o->raw[0] * (hc_real)o->raw[0] : squash01(o->raw[1]);
     default: return o->raw[h];
     }
 }

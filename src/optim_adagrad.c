@@ -1,6 +1,8 @@
 /* optim_adagrad.c - AdaGrad at level 1, as gdtuo: G starts at 0.1, eps = 1e-10,
  *   G = G' + g^2,  w' = w - alpha g / sqrt(G + eps)  (the divisor is a constant)
- *   dw'/dalpha = -g / sqrt(G + eps) */
+ *   dw'/dalpha = -g / sqrt(G + eps)
+ * alpha g / sqrt(G + eps) is (alpha g) / sqrt(G + eps), in that order, as gdtuo. */
+#pragma GCC optimize("fp-contract=off")   /* one rounding per operation, as PyTorch */
 #include <math.h>
 #include "optim.h"
 
@@ -12,10 +14,10 @@ void optim_adagrad_update(hc_optim1 *o, hc_real *restrict w, const hc_real *rest
     hc_real *restrict G = o->state[0], *restrict D_alpha = o->D[0];
     for (size_t i = 0; i < o->n; i++) {
         hc_real Gi = G[i] + g[i] * g[i];
-        hc_real d = g[i] / hc_sqrt(Gi + eps);
+        hc_real root = hc_sqrt(Gi + eps);
         G[i] = Gi;
-        D_alpha[i] = -d;
-        w[i] -= alpha * d;
+        D_alpha[i] = -(g[i] / root);
+        w[i] -= alpha * g[i] / root;
     }
     o->steps++;
 }

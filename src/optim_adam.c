@@ -1,7 +1,8 @@
 /* optim_adam.c - Adam at level 1 with raw b1, b2 (beta = (tanh b + 1)/2), as gdtuo:
- *   m = b1 m' + (1-b1) g,  v = b2 v' + (1-b2) g^2,  mh = m/(1-b1^n),  vh = v/(1-b2^n)
+ *   m = b1 m' + (1-b1) g,  v = b2 v' + ((1-b2) g) g,  mh = m/(1-b1^n),  vh = v/(1-b2^n)
  *   d = mh / (sqrt(vh) + eps),  w' = w - alpha d
  * and the derivatives of w' with respect to alpha, b1 and b2 (spec). */
+#pragma GCC optimize("fp-contract=off")   /* one rounding per operation, as PyTorch */
 #include <math.h>
 #include "optim.h"
 
@@ -10,15 +11,16 @@
 void optim_adam_update(hc_optim1 *o, hc_real *restrict w, const hc_real *restrict g)
 {
     const long n = ++o->steps;
-    const double b1 = squash01(o->raw[1]), b2 = squash01(o->raw[2]);
-    const double bc1 = 1.0 - pow(b1, (double)n), bc2 = 1.0 - pow(b2, (double)n);
-    /* d mh/d b1 = (m' - g)/bc1 + m * n b1^(n-1) / bc1^2, likewise for vh */
+    /* the hyperparameters and everything derived from them in hc_real, combined as
+     * gdtuo combines its float32 scalars: 1 - beta, 1 - beta ** n, m / bc, ... */
     const hc_real alpha = (hc_real)o->raw[0];
-    const hc_real beta1 = (hc_real)b1, beta2 = (hc_real)b2;
-    const hc_real c1 = (hc_real)(1.0 - b1), c2 = (hc_real)(1.0 - b2);
-    const hc_real inv_bc1 = (hc_real)(1.0 / bc1), inv_bc2 = (hc_real)(1.0 / bc2);
-    const hc_real k1 = (hc_real)((double)n * pow(b1, (double)(n - 1)) / (bc1 * bc1));
-    const hc_real k2 = (hc_real)((double)n * pow(b2, (double)(n - 1)) / (bc2 * bc2));
+    const hc_real beta1 = (hc_real)squash01(o->raw[1]), beta2 = (hc_real)squash01(o->raw[2]);
+    const hc_real c1 = 1 - beta1, c2 = 1 - beta2;
+    const hc_real bc1 = 1 - hyper_pow(beta1, n), bc2 = 1 - hyper_pow(beta2, n);
+    /* d mh/d b1 = (m' - g)/bc1 + m * n b1^(n-1) / bc1^2, likewise for vh */
+    const hc_real inv_bc1 = 1 / bc1, inv_bc2 = 1 / bc2;
+    const hc_real k1 = (hc_real)n * hyper_pow(beta1, n - 1) / (bc1 * bc1);
+    const hc_real k2 = (hc_real)n * hyper_pow(beta2, n - 1) / (bc2 * bc2);
     const hc_real chain1 = (hc_real)dsquash01(o->raw[1]), chain2 = (hc_real)dsquash01(o->raw[2]);
     const hc_real eps = (hc_real)EPS;
     hc_real *restrict m = o->state[0], *restrict v = o->state[1];
@@ -26,10 +28,10 @@ void optim_adam_update(hc_optim1 *o, hc_real *restrict w, const hc_real *restric
 
     for (size_t i = 0; i < o->n; i++) {
         hc_real gi = g[i], g2 = gi * gi, m_prev = m[i], v_prev = v[i];
-        hc_real mi = beta1 * m_prev + c1 * gi, vi = beta2 * v_prev + c2 * g2;
-        hc_real mh = mi * inv_bc1, vh = vi * inv_bc2;
+        hc_real mi = beta1 * m_prev + c1 * gi, vi = beta2 * v_prev + c2 * gi * gi;
+        hc_real mh = mi / bc1, vh = vi / bc2;
         hc_real sv = hc_sqrt(vh), den = sv + eps, inv_den = 1 / den;
-        hc_real d = mh * inv_den;
+        hc_real d = mh / den;
         hc_real dmh = (m_prev - gi) * inv_bc1 + mi * k1;
         hc_real dvh = (v_prev - g2) * inv_bc2 + vi * k2;
         m[i] = mi;

@@ -3,7 +3,9 @@
  *   s = gamma s' + (1-gamma) g^2   (s is not detached: gamma has a gradient through it)
  *   w' = w - alpha g / sqrt(s + eps)
  *   dw'/da = -2a g / sqrt(s + eps)
- *   dw'/dc = alpha g (s' - g^2) / (2 (s + eps)^(3/2)) * dgamma/dc */
+ *   dw'/dc = alpha g (s' - g^2) / (2 (s + eps)^(3/2)) * dgamma/dc
+ * alpha and gamma in hc_real, and alpha g / sqrt(s + eps) in that order, as gdtuo. */
+#pragma GCC optimize("fp-contract=off")   /* one rounding per operation, as PyTorch */
 #include <math.h>
 #include "optim.h"
 
@@ -11,18 +13,17 @@
 
 void optim_rmsprop_update(hc_optim1 *o, hc_real *restrict w, const hc_real *restrict g)
 {
-    const double a = o->raw[0], gamma = squash01(o->raw[1]);
-    const hc_real alpha = (hc_real)(a * a), two_a = (hc_real)(2.0 * a);
-    const hc_real gm = (hc_real)gamma, one_minus_gm = (hc_real)(1.0 - gamma);
-    const hc_real half_alpha_chain = (hc_real)(a * a * dsquash01(o->raw[1]) / 2.0);
+    const hc_real a = (hc_real)o->raw[0], gm = (hc_real)squash01(o->raw[1]);
+    const hc_real alpha = a * a, two_a = 2 * a, one_minus_gm = 1 - gm;
+    const hc_real half_alpha_chain = alpha * (hc_real)dsquash01(o->raw[1]) / 2;
     const hc_real eps = (hc_real)EPS;
     hc_real *restrict s = o->state[0], *restrict D_a = o->D[0], *restrict D_c = o->D[1];
     for (size_t i = 0; i < o->n; i++) {
         hc_real gi = g[i], g2 = gi * gi, s_prev = s[i];
         hc_real si = gm * s_prev + one_minus_gm * g2, q = si + eps;
-        hc_real r = 1 / hc_sqrt(q);
+        hc_real root = hc_sqrt(q), r = 1 / root;
         s[i] = si;
-        w[i] -= alpha * gi * r;
+        w[i] -= alpha * gi / root;
         D_a[i] = -two_a * gi * r;
         D_c[i] = half_alpha_chain * gi * (s_prev - g2) * r / q;
     }

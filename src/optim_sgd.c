@@ -1,6 +1,7 @@
 /* optim_sgd.c - SGD at level 1, with the momentum branch only when the initial mu != 0.
  *   w' = w - alpha b,  b = g (first step) or mu b_prev + g (b = g without momentum)
  *   dw'/dalpha = -b,  dw'/dmu = -alpha b_prev (0 on the first step) */
+#pragma GCC optimize("fp-contract=off")   /* one rounding per operation, as PyTorch */
 #include "optim.h"
 
 void optim_sgd_update(hc_optim1 *o, hc_real *restrict w, const hc_real *restrict g)

@@ -6,7 +6,10 @@
  *     h <- h - kappa b'
  * and it records, for the next step, d h_new/d kappa = -b' and d h_new/d mu = -kappa b_prev.
  * At the next step dL/dkappa = sum_h dL/dh . (-b'(h)): the level's grad is the dot
- * product of the level below's grad with its own stored D (spec). */
+ * product of the level below's grad with its own stored D (spec).
+ * The hyperparameters are hc_real values, updated in hc_real as the reference's
+ * float32 scalars are (h - g kappa, g rounded to hc_real); gradients stay double. */
+#pragma GCC optimize("fp-contract=off")   /* one rounding per operation, as PyTorch */
 #include "stack.h"
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +41,8 @@ static int level_init(hc_stack *s, int k)
         l->n_hyper = 2;
         l->names = sgd_level_names;
         l->raw = l->own_raw;
-        l->raw[0] = spec->eff[0];
-        l->raw[1] = spec->eff[1];
+        l->raw[0] = (hc_real)spec->eff[0];
+        l->raw[1] = (hc_real)spec->eff[1];
         l->n_below = s->level[k - 1].n_hyper;
         l->momentum = spec->eff[1] != 0.0;
         if (!(l->buf = zeros(l->n_below)) || !(l->D_alpha = zeros(l->n_below)) ||
@@ -134,7 +137,7 @@ void stack_update_level(hc_stack *s, int k)
         l->D_mu[h] = (l->momentum && !first) ? -kappa * l->buf[h] : 0.0;
         l->D_alpha[h] = -b[h];
         if (l->momentum) l->buf[h] = b[h];   /* the clipped buffer is what is kept */
-        below->raw[h] -= kappa * b[h];
+        below->raw[h] = (hc_real)below->raw[h] - (hc_real)b[h] * (hc_real)kappa;
         below->clipped[h] = below->grad[h] * below->scale[h];
     }
     l->updates++;
