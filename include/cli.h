@@ -20,7 +20,11 @@ typedef struct {
 int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *e);
 int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e);
 
+/* 1 when a word is -h or --help: the command then prints its usage and does nothing else. */
+int cli_wants_help(int argc, char **argv);
+
 void cli_usage(FILE *f);
+void cli_info_help(FILE *f);
 void cli_train_help(FILE *f);
 void cli_eval_help(FILE *f);
 

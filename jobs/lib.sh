@@ -15,15 +15,92 @@ hc_log() {
     printf '%s [job %s] %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "${SLURM_JOB_ID:-none}" "$*"
 }
 
-# Open MPI refuses to run as root unless told, and a Slurm allocation may give fewer
-# cores than ranks on small test machines. One BLIS thread per rank unless set otherwise
+# The site settings: HC_PARTITION HC_ACCOUNT HC_QOS HC_TIME HC_NODES HC_TASKS_PER_NODE
+# HC_CPUS_PER_TASK HC_SIGNAL_LEAD (read by jobs/submit) and HC_MODULES HC_LAUNCHER
+# HC_OVERSUBSCRIBE (read by the job when it runs). Each comes from the environment, else
+# from the site file: $HC_SITE, else jobs/site.conf when there is one; lines HC_NAME=VALUE
+# (quotes around VALUE optional, # comments). The file is read, never run.
+HC_SITE_KEYS="HC_PARTITION HC_ACCOUNT HC_QOS HC_TIME HC_NODES HC_TASKS_PER_NODE
+    HC_CPUS_PER_TASK HC_SIGNAL_LEAD HC_MODULES HC_LAUNCHER HC_OVERSUBSCRIBE"
+
+# hc_site JOBS_DIR : fills the HC_* site settings that the environment leaves unset.
+hc_site() {
+    local file=${HC_SITE:-$1/site.conf} line key value
+    if [ -n "${HC_SITE:-}" ] && [ ! -r "$HC_SITE" ]; then
+        hc_log "HC_SITE=$HC_SITE: no such file"
+        exit 2
+    fi
+    [ -r "$file" ] || return 0
+    while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+        key="" value=""
+        if [[ $line =~ ^[[:space:]]*(HC_[A-Z_]+)=(.*)$ ]]; then
+            key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+        fi
+        if [ -z "$key" ] || ! [[ " $(echo $HC_SITE_KEYS) " == *" $key "* ]]; then
+            hc_log "$file: not a site setting: $line (known: $(echo $HC_SITE_KEYS))"
+            exit 2
+        fi
+        value=${value%"${value##*[![:space:]]}"}
+        [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]] && value=${BASH_REMATCH[1]}
+        [ -n "${!key+set}" ] || export "$key=$value"
+    done < "$file"
+}
+
+# Open MPI refuses to run as root unless told. More ranks than cores only when asked
+# (HC_OVERSUBSCRIBE=1): on a cluster an oversubscribed node is a wrong allocation, and
+# it should fail rather than run slowly. One BLIS thread per rank unless set otherwise
 # (Debian's BLIS is the OpenMP flavour: OMP_NUM_THREADS would set its threads too).
 hc_mpi_env() {
     if [ "$(id -u)" -eq 0 ]; then
         export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
     fi
-    export OMPI_MCA_rmaps_base_oversubscribe=1
-    export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+    if [ "${HC_OVERSUBSCRIBE:-0}" = 1 ]; then
+        export OMPI_MCA_rmaps_base_oversubscribe=1
+    fi
+    export OMP_NUM_THREADS="${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"
+}
+
+# hc_modules : `module load $HC_MODULES` when set (Environment Modules or Lmod; their
+# shell set-up is sourced when a batch shell lacks the `module` function).
+hc_modules() {
+    [ -n "${HC_MODULES:-}" ] || return 0
+    if ! type module >/dev/null 2>&1; then
+        local init
+        for init in /etc/profile.d/modules.sh /usr/share/modules/init/bash \
+                    /usr/share/lmod/lmod/init/bash /etc/profile.d/lmod.sh; do
+            # shellcheck disable=SC1090
+            [ -r "$init" ] && . "$init" >/dev/null 2>&1 && type module >/dev/null 2>&1 && break
+        done
+    fi
+    if ! type module >/dev/null 2>&1; then
+        hc_log "HC_MODULES='$HC_MODULES' but no module command here (Environment Modules or Lmod)"
+        exit 1
+    fi
+    # shellcheck disable=SC2086
+    if ! module load $HC_MODULES; then
+        hc_log "module load $HC_MODULES failed"
+        exit 1
+    fi
+    hc_log "modules loaded: $HC_MODULES"
+}
+
+# hc_launcher RANKS : sets HC_LAUNCH to the words that start RANKS ranks of a program:
+# HC_LAUNCHER is `mpirun` (the default) or `srun ...` (e.g. `srun --mpi=pmix`, which
+# starts the job's tasks as one job step).
+hc_launcher() {
+    local words
+    read -r -a words <<< "${HC_LAUNCHER:-mpirun}"
+    case ${words[0]:-} in
+    mpirun)
+        HC_LAUNCH=("${words[@]}" -np "$1") ;;
+    srun)
+        HC_LAUNCH=("${words[@]}" --ntasks="$1")
+        [ "${HC_OVERSUBSCRIBE:-0}" = 1 ] && HC_LAUNCH+=(--overcommit) ;;
+    *)
+        hc_log "HC_LAUNCHER='${HC_LAUNCHER:-}': expected mpirun or srun ..."
+        exit 2 ;;
+    esac
 }
 
 # What this run of the job is. SLURM_RESTART_COUNT is 0 (unset) on the first run and goes
@@ -121,6 +198,59 @@ hc_finish() {
         hc_log "hyperclip failed with exit code $1; not requeueing"
         exit "$1" ;;
     esac
+}
+
+# hc_help SCRIPT ARGS... : when a word of ARGS is -h or --help, prints SCRIPT's header
+# comment (from its "usage:" line to the first #SBATCH line) and exits 0. Nothing else runs.
+hc_help() {
+    local script=$1 w
+    shift
+    for w; do
+        case $w in
+        -h | --help)
+            sed -n '/^# usage:/,/^#SBATCH\|^[^#]/{/^#SBATCH\|^[^#]/d;s/^# \{0,1\}//;p;}' "$script"
+            exit 0 ;;
+        esac
+    done
+}
+
+# hc_names OPTION WORDS... : whether the words name the option (--opt VALUE or --opt=VALUE).
+hc_names() {
+    local opt=$1 w
+    shift
+    for w; do
+        [[ $w == "$opt" || $w == "$opt="* ]] && return 0
+    done
+    return 1
+}
+
+# hc_train_args OPTION VALUE [OPTION VALUE]... : sets HC_ARGS to the job's `hyperclip train`
+# options: the OPTION VALUE defaults that EXTRA_ARGS does not name, then EXTRA_ARGS (split
+# at spaces), so that EXTRA_ARGS overrides a default instead of clashing with it. The
+# options the job owns (its checkpoint and metrics files, which make the requeue protocol)
+# are refused: exit 2, one line.
+hc_train_args() {
+    local extra opt
+    read -r -a extra <<< "${EXTRA_ARGS:-}"
+    for opt in --checkpoint --resume --resume-if-exists --metrics; do
+        if hc_names "$opt" "${extra[@]}"; then
+            hc_log "EXTRA_ARGS may not set $opt: the job keeps its checkpoint and metrics in RUN_DIR"
+            exit 2
+        fi
+    done
+    HC_ARGS=()
+    while [ $# -ge 2 ]; do
+        hc_names "$1" "${extra[@]}" || HC_ARGS+=("$1" "$2")
+        shift 2
+    done
+    HC_ARGS+=("${extra[@]}")
+}
+
+# hc_need_data DIR : the data folder must be there (else one line naming tools/fetch-data).
+hc_need_data() {
+    [ -d "$1" ] && return 0
+    hc_log "no data folder $1: download one with tools/fetch-data mnist|fashion-mnist|cifar10 $1, or set DATA"
+    exit 1
 }
 
 # hc_epochs_recorded METRICS.h5 : prints how many epochs the metrics file holds (the

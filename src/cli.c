@@ -65,7 +65,7 @@ static int parse(const char *cmd, int argc, char **argv, const option *table, in
 {
     unsigned char seen[64] = {0};
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = strcmp(argv[i], "-h") ? argv[i] : "--help";
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
             return hc_fail(e, HC_ERR_USAGE, "unexpected argument '%.100s' (see hyperclip %s --help)",
                            a, cmd);
@@ -154,6 +154,13 @@ int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e)
     return 0;
 }
 
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+    return 0;
+}
+
 void cli_usage(FILE *f)
 {
     fputs("hyperclip " HC_VERSION " - hyperoptimizer stacks with averaged hypergradient clipping,\n"
@@ -161,6 +168,7 @@ void cli_usage(FILE *f)
           "usage: mpirun -np N hyperclip train [options]   train a model (see train --help)\n"
           "       mpirun -np N hyperclip eval --checkpoint FILE.h5 [--data PATH]\n"
           "       hyperclip info FILE.h5                     what a checkpoint or metrics file holds\n"
+          "       hyperclip COMMAND --help | -h              a command's options\n"
           "       hyperclip --help | --version\n\n"
           "exit codes: 0 done; 1 error (file, I/O, ranks disagree); 2 bad option or stack;\n"
           "            3 diverged (non-finite loss, metrics saved);\n"
@@ -199,7 +207,7 @@ void cli_train_help(FILE *f)
           "  --quiet             no per-epoch lines, only the final one\n"
           "  --private-data      one copy of the data set per rank (default: one per node,\n"
           "                      shared by the node's ranks that name the same --data)\n"
-          "  --help              this text\n", f);
+          "  --help, -h          this text\n", f);
 }
 
 void cli_eval_help(FILE *f)
@@ -209,5 +217,14 @@ void cli_eval_help(FILE *f)
           "  --data PATH         data folder [" HC_DEFAULT_DATA "]\n"
           "  --dataset NAME      mnist | fashion-mnist (default: inferred)\n"
           "  --threads N         BLIS threads per rank [1]\n"
-          "  --private-data      one copy of the data set per rank (default: one per node)\n", f);
+          "  --private-data      one copy of the data set per rank (default: one per node)\n"
+          "  --help, -h          this text\n", f);
+}
+
+void cli_info_help(FILE *f)
+{
+    fputs("usage: hyperclip info FILE.h5\n\n"
+          "What a metrics, weights or checkpoint file holds. It reads the file and changes\n"
+          "nothing.\n"
+          "  --help, -h          this text\n", f);
 }

@@ -37,10 +37,14 @@ static int looks_like_cifar(const char *path)
     return stat(file, &st) == 0 || stat(gz, &st) == 0;
 }
 
+/* What a user without the data needs to hear: where to get it. */
+#define FETCH_HINT "; tools/fetch-data mnist|fashion-mnist|cifar10 DIR downloads one"
+
 static int check_folder(const char *path, hc_err *e)
 {
     struct stat st;
-    if (stat(path, &st) != 0) return hc_fail(e, HC_ERR_RUNTIME, "data folder not found: %s", path);
+    if (stat(path, &st) != 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "data folder not found: %s" FETCH_HINT, path);
     if (!S_ISDIR(st.st_mode))
         return hc_fail(e, HC_ERR_RUNTIME, "data path is not a folder: %s", path);
     return 0;
@@ -123,8 +127,8 @@ int dataset_find_file(const char *dir, const char *name, const char *hint, char 
             return hc_fail(e, HC_ERR_RUNTIME, "path too long: %s/%s", dir, name);
         if (stat(path, &st) == 0) return 0;
     }
-    return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s",
-                   dir, name, name, name, dir, hint);
+    return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s"
+                   FETCH_HINT, dir, name, name, name, dir, hint);
 }
 
 void dataset_set_unit_scale(hc_dataset *ds)

@@ -3,6 +3,7 @@
 #include <blis.h>
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "data.h"
@@ -98,6 +99,30 @@ out:
     return e->code;
 }
 
+/* Under a launcher every rank runs the same words: only the first one answers --help. */
+static int first_rank_by_env(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                       "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return strcmp(v, "0") == 0;
+    }
+    return 1;
+}
+
+/* `hyperclip CMD ... -h|--help ...`: the command's usage and nothing else (no MPI, no
+ * files), whatever the other words are. Returns 1 when it answered. */
+static int answer_help(const char *cmd, int argc, char **argv)
+{
+    void (*help)(FILE *) = !strcmp(cmd, "train") ? cli_train_help
+                         : !strcmp(cmd, "eval")  ? cli_eval_help
+                         : !strcmp(cmd, "info")  ? cli_info_help : NULL;
+    if (!help || !cli_wants_help(argc, argv)) return 0;
+    if (first_rank_by_env()) help(stdout);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     hc_err e = {0};
@@ -106,6 +131,7 @@ int main(int argc, char **argv)
         cli_usage(stdout);
         return 0;
     }
+    if (answer_help(cmd, argc - 2, argv + 2)) return 0;
     if (!strcmp(cmd, "--version")) {
         printf("hyperclip %s\n", HC_VERSION);
         return 0;

@@ -163,7 +163,7 @@ t "a missing cell: its metrics are back" '[ -s "$out/adam_sgd_a1e-2_clipoff_t2.m
 if [ -f "$srcdir/jobs/sweep.sbatch" ] && command -v bash >/dev/null; then
     rm "$out/adam_sgd_a1e-3_clipoff_t2.done" "$out/adam_sgd_a1e-3_clipoff_t2.metrics.h5" \
        "$out/adam_sgd_a1e-2_clipon_t1.done" "$out/adam_sgd_a1e-2_clipon_t1.metrics.h5"
-    sweep --slurm --dry-run >"$dir/slurm.out" 2>&1
+    sweep --slurm --dry-run --time 1:30:00 --signal-lead 300 >"$dir/slurm.out" 2>&1
     sed 's/^/# /' "$dir/slurm.out" | grep 'slurm:'
     line=$(grep '^slurm: .*jobs/sweep.sbatch$' "$dir/slurm.out")
     envs=${line#slurm: }
@@ -174,6 +174,11 @@ if [ -f "$srcdir/jobs/sweep.sbatch" ] && command -v bash >/dev/null; then
         [ "$(awk -v k="$k" '$1 == k { print $2 }' "$dir/grid.txt")" = "$name" ] && echo "$k"; done | wc -l)
     t "slurm hand-off: the 2 pending cells only, as --array=3-4 of jobs/sweep.sbatch" \
       'echo "$line" | grep -q -- " --array=3-4 "'
+    t "slurm hand-off: the time limit and the signal lead time go to sbatch" \
+      'echo "$line" | grep -q -- " --time=1:30:00 --signal=B:USR1@300 "'
+    sweep --slurm --dry-run >"$dir/slurm2.out" 2>&1; code=$?
+    t "slurm hand-off without --time: refused, exit 2 (got $code), one line" \
+      '[ $code -eq 2 ] && [ "$(grep -c . "$dir/slurm2.out")" -eq 1 ] && grep -q "needs --time" "$dir/slurm2.out"'
     t "slurm hand-off: jobs/sweep.sbatch --print-grid names the same cells at those indices ($same of 2)" \
       '[ "$(echo "$tasks" | wc -l)" -eq 2 ] && [ "$same" -eq 2 ]'
     t "slurm hand-off: the dry run submitted nothing, so the cells still run locally" \

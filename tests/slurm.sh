@@ -260,10 +260,9 @@ else echo "$out" | head -20 | comment; not_ok "metrics differ from the uninterru
 # ---- the sweep: a job array over a grid, skipping completed cells --------------------
 grid=$("$JOBS/sweep.sbatch" --print-grid 2>&1)
 n=$(echo "$grid" | grep -c '^[0-9]')
-file_array=$(sed -n 's/^#SBATCH --array=\([^ ]*\).*/\1/p' "$JOBS/sweep.sbatch")
-if echo "$grid" | head -1 | grep -q -- "--array=0-$((n - 1)) " && [ "$file_array" = "0-$((n - 1))" ]
-then ok "sweep --print-grid lists $n cells; the file's #SBATCH --array=$file_array matches"
-else echo "$grid" | head -3 | comment; not_ok "sweep grid of $n cells, but #SBATCH --array=$file_array"; fi
+if echo "$grid" | head -1 | grep -q -- "--array=0-$((n - 1)) " && [ "$n" -eq 60 ]
+then ok "sweep --print-grid lists the default grid's 60 cells and names --array=0-$((n - 1))"
+else echo "$grid" | head -3 | comment; not_ok "sweep grid of $n cells (expected 60, and --array=0-$((n - 1)))"; fi
 
 "$TESTBIN/gen_data" "$w/small" --train 512 --test 128 --rows 8 --cols 8 >/dev/null
 export STACK_PRIMARIES=sgd ALPHAS=0.01 CLIPS="on off" TRIALS=1 EPOCHS_SGD=2
