@@ -4,7 +4,12 @@
 # alone), a few steps each on one rank. The report's table is checked against means and
 # standard deviations recomputed here from the metrics files with h5dump and awk (not with
 # the report's own h5py code); its figures must be PNGs of the documented pixel sizes; a
-# second sweep must skip every complete cell and run only what is missing.
+# second sweep must skip every complete cell and run only what is missing. The data set
+# is what the files are (synthetic here: "unidentified", even in a folder named
+# fashion-mnist), so the report does not compare with the paper and says why; a copy of
+# the sweep whose sweep.json says MNIST, 5 epochs stands in for a real MNIST sweep (tests
+# cannot have the real data) to check the comparison. -j 2 runs two cells at once with
+# the same results; every error of the tools is one line.
 # The checks are strings run by eval (t below): their $ expand there, not here.
 # shellcheck disable=SC2016,SC2034
 set -u
@@ -66,8 +71,37 @@ stack=$("$H5DUMP" -a /stack "$out/adam_sgd_a1e-2_clipon_t2.metrics.h5" | sed -n 
 t "sweep: the cell's stack is the one its name says ($stack)" \
   'echo "$stack" | grep -q "^\"adam(.*) / sgd(alpha=0.01, .*clip=on)\"$"'
 t "sweep: no checkpoints left of finished cells" '[ -z "$(ls "$out"/*.ckpt.h5 2>/dev/null)" ]'
+t "sweep: sweep.json records the data set read from the files (unidentified synthetic IDX)" \
+  'grep -q "\"dataset\": \"unidentified\"" "$out/sweep.json" && grep -q "\"dataset_evidence\": \"IDX files" "$out/sweep.json"'
+mkdir -p "$dir/fashion-mnist" && cp "$dir"/data/* "$dir/fashion-mnist/"
+"$SWEEP" --primary adam --alphas 1e-3 --clip on --trials 1 --epochs 1 --no-baseline --ranks 1 \
+    --data "$dir/fashion-mnist" --out "$dir/out" --name fashion --hyperclip "$HYPERCLIP" --dry-run >"$dir/fdry.out" 2>&1
+t "sweep: a folder named fashion-mnist is still what its files are (unidentified)" \
+  'grep -q "(unidentified)" "$dir/fdry.out" && ! grep -q -- "--dataset fashion-mnist" "$dir/fdry.out"'
+
+# -j 2: the same grid again, two cells at once: the same final errors, cell by cell
+sweep -j 2 --name small_j2 >"$dir/sweepj.out" 2>&1; code=$?
+same=0
+for c in $cells; do
+    [ -s "$dir/out/small_j2/$c.done" ] &&
+        [ "$(grep final_test_error "$out/$c.done")" = "$(grep final_test_error "$dir/out/small_j2/$c.done")" ] &&
+        same=$((same + 1))
+done
+t "sweep -j 2: exit 0, 10 cells run 2 at once (got $code)" \
+  '[ $code -eq 0 ] && grep -q "1 rank(s), 2 at once" "$dir/sweepj.out" && grep -q "^sweep: 10 run, 0 skipped" "$dir/sweepj.out"'
+t "sweep -j 2: every cell's final test error equals the one-at-a-time run's ($same of 10)" '[ $same -eq 10 ]'
 
 # ---- the report -------------------------------------------------------------------------
+# A stand-in for an MNIST sweep with the paper's epochs: the same files, a sweep.json that
+# says MNIST (as tools/sweep writes it for the real data) and 5 epochs, no --max-steps.
+mkdir -p "$dir/out/as_mnist" && cp -r "$out"/* "$dir/out/as_mnist/"
+sed -e 's/"dataset": "unidentified"/"dataset": "mnist"/' -e 's/"max_steps": 4/"max_steps": null/' \
+    -e 's/"epochs": 2,/"epochs": 5,/' "$out/sweep.json" >"$dir/out/as_mnist/sweep.json"
+"$REPORT" "$out" >"$dir/report0.out" 2>&1
+t "report of the synthetic sweep: no paper numbers, and the reason (data set, epochs, --max-steps)" \
+  'grep -q "^\*\*Not compared with the paper:\*\* Adam ran 2 epochs, the paper.s 5; every run was cut at --max-steps 4; the data set is unidentified, the paper.s is mnist\.$" "$out.md" &&
+   grep -q "^| 0.01 | [^|]* | [^|]* | – | – |" "$out.md"'
+out=$dir/out/as_mnist
 "$REPORT" "$out" --run "$out/adam_sgd_a1e-2_clipoff_t1.metrics.h5" \
     --run "$out/adam_sgd_a1e-2_clipon_t1.metrics.h5" --png "$dir/run.png" >"$dir/report.out" 2>&1
 code=$?
@@ -131,8 +165,26 @@ t "report: error-vs-alpha figure is an 800x500 PNG ($sz)" '[ "$sz" = 800x500 ]'
 t "report: run figure exists and is not empty" '[ -s "$dir/run.png" ]'
 sz=$(png_size "$dir/run.png")
 # Adam's level 1 has three hyperparameters (alpha, beta1, beta2): 80 + 3 x 240 pixels high.
-t "report: run figure (Adam: 3 hyperparameters) is a 1200x800 PNG ($sz)" '[ "$sz" = 1200x800 ]'
+# Adam's level 1 has three hyperparameters: 110 + (1 + 3) x 200 pixels high.
+t "report: run figure (Adam: 3 hyperparameters) is a 1200x910 PNG ($sz)" '[ "$sz" = 1200x910 ]'
 
+# ---- one-line errors --------------------------------------------------------------------
+one_line_error() {  # expected exit, then the command: stderr one line, nothing on stdout
+    want=$1; shift
+    "$@" >"$dir/err.out" 2>"$dir/err.err"; code=$?
+    [ "$code" -eq "$want" ] && [ "$(wc -l <"$dir/err.err")" -eq 1 ] && [ ! -s "$dir/err.out" ] &&
+        ! grep -q Traceback "$dir/err.err"
+}
+t "report --run missing.h5: one line, exit 1" 'one_line_error 1 "$REPORT" --run "$dir/missing.h5"'
+t "report --run a damaged file: one line, exit 1" 'echo junk >"$dir/junk.h5" && one_line_error 1 "$REPORT" --run "$dir/junk.h5"'
+t "report of a folder that is not a sweep: one line, exit 1" 'one_line_error 1 "$REPORT" "$dir/data"'
+t "report of a missing folder: one line, exit 1" 'one_line_error 1 "$REPORT" "$dir/nothing"'
+t "report with an unknown option: one line, exit 2" 'one_line_error 2 "$REPORT" --bogus'
+t "sweep --data of a missing folder: one line, exit 2" \
+  'one_line_error 2 "$SWEEP" --table 2 --data "$dir/nothing" --out "$dir/x"'
+t "sweep with an unknown table: one line, exit 2" 'one_line_error 2 "$SWEEP" --table 9 --data "$dir/data" --dry-run'
+
+out=$dir/out/small
 # ---- resuming ---------------------------------------------------------------------------
 touch "$dir/stamp"
 sleep 1
@@ -226,4 +278,5 @@ t "table 2 dry run: 63 cells (10 alphas x 2 clips x 3 trials + 3 baselines)" \
 t "table 2 dry run: 5 epochs, resume from the cell's checkpoint" \
   'grep "adam_sgd_a5e-3_clipoff_t3:" "$dir/dry.out" | grep -q -- "--epochs 5 --seed 3 .*--resume-if-exists [^ ]*/table2/adam_sgd_a5e-3_clipoff_t3.ckpt.h5"'
 t "table 2 dry run: writes nothing" '[ ! -e "$dir/paper" ]'
+t "table 2 dry run: says how many cells would run" 'grep -q "^dry run: 63 cell(s) would run, 0 complete" "$dir/dry.out"'
 echo "1..$i"
