@@ -1,5 +1,6 @@
-/* stack.h - an optimizer stack (tower): level 1 updates the weights, level k+1 (SGD)
- * updates the raw hyperparameters of level k, optionally with momentum and the clip.
+/* stack.h - an optimizer stack (tower): level 1 updates the weights, level k+1 updates the
+ * raw hyperparameters of level k with any optimizer of the table (gdtuo), SGD levels
+ * optionally with momentum and the clip.
  *
  * One step, after the allreduce (spec "One step, in order"):
  *   stack_hypergrads()          grad of every level, bottom up, from level 1's HG
@@ -9,6 +10,7 @@
 #ifndef HC_STACK_H
 #define HC_STACK_H
 #include <stddef.h>
+#include <stdio.h>
 #include "clip.h"
 #include "error.h"
 #include "hc_real.h"
@@ -17,11 +19,11 @@
 /* ---- the parsed --stack string ---- */
 
 typedef struct {
-    hc_opt_kind kind;           /* level 1: any; levels >= 2: OPT_SGD */
-    double eff[HC_MAX_HYPER];   /* effective initial values, in optim1_names() order;
-                                   levels >= 2: eff[0] = alpha, eff[1] = mu */
-    int clip;                   /* clip=on (SGD levels >= 2 only) */
+    hc_opt_kind kind;
+    double eff[HC_MAX_HYPER];   /* effective initial values, in the descriptor's key order */
+    int clip;                   /* clip=on (levels >= 2 of an optimizer with HC_SWITCH_CLIP) */
     int clip_global;            /* clip_scope=global */
+    int per_tensor;             /* per_tensor=on (HC_SWITCH_PER_TENSOR) */
 } hc_level_spec;
 
 typedef struct {
@@ -33,6 +35,10 @@ typedef struct {
  * message that quotes the string and points at the offending text. */
 int stack_parse(const char *text, hc_stack_spec *spec, hc_err *e);
 void stack_spec_free(hc_stack_spec *spec);
+/* The table's optimizer names, "sgd, adam, ..." with last_sep before the last one. */
+void stack_optimizer_names(char *out, size_t size, const char *last_sep);
+/* One line per optimizer of the table: its keys with their defaults, its switches. */
+void stack_grammar_help(FILE *f, const char *indent);
 /* Canonical text with every value spelled out, e.g.
  * "adam(alpha=0.001, beta1=0.9, beta2=0.999) / sgd(alpha=0.001, mu=0, clip=on)". */
 void stack_format(const hc_stack_spec *spec, char *buf, size_t size);
@@ -41,32 +47,30 @@ void stack_format(const hc_stack_spec *spec, char *buf, size_t size);
 
 typedef struct {
     int n_hyper;
-    const char *const *names;   /* effective names */
-    double *raw;                /* level 1: opt.raw; levels >= 2: own_raw = {kappa, mu} */
-    double own_raw[2];
+    const char *const *names;   /* effective names (opt's) */
+    double *raw;                /* opt.raw */
     double *grad;               /* dL/draw at this step, before clipping */
     double *clipped;            /* grad times the clip factor the level above applied */
     double *threshold;          /* the clip threshold theta used at this step */
-    hc_clip clip;               /* clip state of THIS level's hypers (switch of level k+1) */
-    /* levels >= 2 only: an SGD over the n_below hyperparameters of level k-1 */
-    int n_below;
-    int momentum;               /* initial mu != 0 */
-    long updates;               /* updates done (first one: b = g) */
-    double *buf;                /* momentum buffer, clipped (n_below) */
-    double *D_alpha, *D_mu;     /* d h_new / d raw of this level, per h below (n_below) */
-    double *work;               /* scratch: the vector the clip acts on (n_below) */
     double *scale;              /* scratch: clip factors (n_hyper) */
+    hc_clip clip;               /* clip state of THIS level's hypers (switch of level k+1) */
+    hc_optim opt;               /* level 1: updates the weights; level k: level k-1's raw */
 } hc_level;
 
 typedef struct {
     hc_stack_spec spec;         /* owned copy */
     int n_levels;
-    hc_optim1 opt;              /* level 1's weight update */
     hc_level *level;            /* level[0] = level 1 */
 } hc_stack;
 
-/* Builds the stack for n weights (copies spec). */
+/* Builds the stack for n weights (copies spec); per_tensor sees one tensor "all". */
 int stack_init(hc_stack *s, const hc_stack_spec *spec, size_t n_weights, hc_err *e);
+/* The same for weights in named slices (the model's tensors). */
+int stack_init_targets(hc_stack *s, const hc_stack_spec *spec, const hc_targets *w, hc_err *e);
+
+/* Level k's persistent state for the checkpoint (raw, clip, optimizer): pointers into s,
+ * written through only by a reader that owns s. Returns how many. */
+int stack_entries(const hc_stack *s, int k, hc_entry *out, int max);
 void stack_free(hc_stack *s);
 
 /* Effective value of hyperparameter h of level k (0-based level index). */

@@ -72,31 +72,24 @@ static int put_str(hid_t obj, const char *name, const char *s)
     return rc < 0 ? -1 : 0;
 }
 
+static hid_t entry_type(hc_entry_type type)
+{
+    return type == ENTRY_REAL ? H5T_REAL : type == ENTRY_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_LONG;
+}
+
+/* /state/level<k>: whatever the stack lists for level k (arrays, counters). */
 static int write_level(hid_t state, const hc_trainer *t, int k)
 {
-    const hc_level *l = &t->stack.level[k];
-    const hc_optim1 *o = &t->stack.opt;
+    hc_entry en[HC_MAX_ENTRIES];
+    int n = stack_entries(&t->stack, k, en, HC_MAX_ENTRIES), rc = 0;
     char name[32];
     snprintf(name, sizeof name, "level%d", k + 1);
     hid_t g = H5Gcreate2(state, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) return -1;
-    int rc = put_array(g, "raw", H5T_NATIVE_DOUBLE, l->raw, (size_t)l->n_hyper) ||
-             put_array(g, "clip_avg", H5T_NATIVE_DOUBLE, l->clip.avg, (size_t)l->n_hyper) ||
-             put_long(g, "clip_steps", l->clip.steps);
-    if (k == 0) {
-        static const char *const st[2] = {"state0", "state1"}, *const dn[3] = {"D0", "D1", "D2"};
-        rc = rc || put_long(g, "steps", o->steps);
-        for (int i = 0; i < 2; i++)
-            if (o->state[i]) rc = rc || put_array(g, st[i], H5T_REAL, o->state[i], o->n);
-        for (int h = 0; h < HC_MAX_HYPER; h++)
-            if (o->D[h]) rc = rc || put_array(g, dn[h], H5T_REAL, o->D[h], o->n);
-    } else {
-        size_t n = (size_t)l->n_below;
-        rc = rc || put_long(g, "updates", l->updates) ||
-             put_array(g, "buf", H5T_NATIVE_DOUBLE, l->buf, n) ||
-             put_array(g, "D_alpha", H5T_NATIVE_DOUBLE, l->D_alpha, n) ||
-             put_array(g, "D_mu", H5T_NATIVE_DOUBLE, l->D_mu, n);
-    }
+    for (int i = 0; i < n && !rc; i++)
+        rc = en[i].type == ENTRY_COUNTER ? put_long(g, en[i].name, *(long *)en[i].ptr)
+                                         : put_array(g, en[i].name, entry_type(en[i].type),
+                                                     en[i].ptr, en[i].count);
     H5Gclose(g);
     return rc;
 }
@@ -277,30 +270,26 @@ static int check_identity(hid_t f, const hc_trainer *t, ctx *c)
     return 0;
 }
 
-static int read_level(hid_t state, hc_trainer *t, int k, ctx *c)
+/* Reads level k's entries; a counter must lie in [0, step] (each counts at most one
+ * update a step; a larger count would overflow when stepped). */
+static int read_level(hid_t state, hc_trainer *t, int k, long step, ctx *c)
 {
-    hc_level *l = &t->stack.level[k];
-    hc_optim1 *o = &t->stack.opt;
+    hc_entry en[HC_MAX_ENTRIES];
+    int n = stack_entries(&t->stack, k, en, HC_MAX_ENTRIES), rc = 0;
     char name[32];
     snprintf(name, sizeof name, "level%d", k + 1);
     if (H5Lexists(state, name, H5P_DEFAULT) <= 0) return fail(c, "has no /state/%s", name);
     hid_t g = H5Gopen2(state, name, H5P_DEFAULT);
-    int rc = get_array(g, name, "raw", H5T_NATIVE_DOUBLE, l->raw, (size_t)l->n_hyper, c) ||
-             get_array(g, name, "clip_avg", H5T_NATIVE_DOUBLE, l->clip.avg, (size_t)l->n_hyper, c) ||
-             get_attr(g, "clip_steps", H5T_NATIVE_LONG, &l->clip.steps, c);
-    if (!rc && k == 0) {
-        static const char *const st[2] = {"state0", "state1"}, *const dn[3] = {"D0", "D1", "D2"};
-        rc = get_attr(g, "steps", H5T_NATIVE_LONG, &o->steps, c);
-        for (int i = 0; i < 2 && !rc; i++)
-            if (o->state[i]) rc = get_array(g, name, st[i], H5T_REAL, o->state[i], o->n, c);
-        for (int h = 0; h < HC_MAX_HYPER && !rc; h++)
-            if (o->D[h]) rc = get_array(g, name, dn[h], H5T_REAL, o->D[h], o->n, c);
-    } else if (!rc) {
-        size_t n = (size_t)l->n_below;
-        rc = get_attr(g, "updates", H5T_NATIVE_LONG, &l->updates, c) ||
-             get_array(g, name, "buf", H5T_NATIVE_DOUBLE, l->buf, n, c) ||
-             get_array(g, name, "D_alpha", H5T_NATIVE_DOUBLE, l->D_alpha, n, c) ||
-             get_array(g, name, "D_mu", H5T_NATIVE_DOUBLE, l->D_mu, n, c);
+    for (int i = 0; i < n && !rc; i++) {
+        if (en[i].type != ENTRY_COUNTER) {
+            rc = get_array(g, name, en[i].name, entry_type(en[i].type), en[i].ptr, en[i].count, c);
+            continue;
+        }
+        long v;
+        rc = get_attr(g, en[i].name, H5T_NATIVE_LONG, &v, c);
+        if (!rc && (v < 0 || v > step))
+            rc = fail(c, "%s", "has inconsistent update counters under /state/level<k>");
+        if (!rc) *(long *)en[i].ptr = v;
     }
     H5Gclose(g);
     return rc ? c->e->code : 0;
@@ -323,15 +312,7 @@ static int read_state(hid_t f, hc_trainer *t, ctx *c)
     if (!rc && (step < 0 || epoch < 0 || pos < 0 || epoch > INT_MAX || step / spe != epoch ||
                 step % spe != pos || seed < 0 || samples < 0 || samples > t->ds->train.n))
         rc = fail(c, "%s", "has inconsistent step counters");
-    for (int k = 0; k < t->stack.n_levels && !rc; k++) {
-        rc = read_level(state, t, k, c);
-        /* each counts at most one update a step; a larger count would overflow when stepped */
-        const hc_level *l = &t->stack.level[k];
-        if (!rc && (l->clip.steps < 0 || l->clip.steps > step || l->updates < 0 ||
-                    l->updates > step ||
-                    (k == 0 && (t->stack.opt.steps < 0 || t->stack.opt.steps > step))))
-            rc = fail(c, "%s", "has inconsistent update counters under /state/level<k>");
-    }
+    for (int k = 0; k < t->stack.n_levels && !rc; k++) rc = read_level(state, t, k, step, c);
     H5Gclose(state);
     if (rc) return c->e->code;
     t->step = step;

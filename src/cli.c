@@ -187,10 +187,9 @@ void cli_train_help(FILE *f)
           "  --model NAME        mlp | cnn [mlp]\n"
           "  --stack SPEC        optimizer stack, primary first [adam / sgd(alpha=1e-3, clip=on)]\n"
           "                      e.g. 'adam(alpha=1e-3) / sgd(alpha=1e-2, clip=on)'\n"
-          "                      level 1: sgd(alpha, mu) adam(alpha, beta1, beta2) adagrad(alpha)\n"
-          "                      rmsprop(alpha, gamma); levels >= 2: sgd(alpha, mu, clip=on|off,\n"
-          "                      clip_scope=per-hyper|global); any number of levels\n"
-          "  --epochs N          epochs [1]\n"
+          "                      any optimizer at any level, any number of levels:\n", f);
+    stack_grammar_help(f, "                        ");
+    fputs(          "  --epochs N          epochs [1]\n"
           "  --batch B           global minibatch, split over the ranks [256]\n"
           "  --seed S            seed of the initial weights and the epoch order [1]\n"
           "  --max-steps K       stop after K steps in all\n"

@@ -1,4 +1,5 @@
-/* optim.c - what the four level-1 optimizers share: raw forms, state, D, hypergradients.
+/* optim.c - the optimizer table, and what every optimizer shares: raw forms, state, D,
+ * hypergradients, the checkpoint's view of the state. Nothing here knows a kind.
  *
  * Hyperparameters are hc_real values combined in hc_real, as the reference's float32
  * scalars are (hc_real.h); no FMA contraction, so that every operation rounds once as
@@ -6,16 +7,23 @@
 #pragma GCC optimize("fp-contract=off")
 #include "optim.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const sgd_names[] = {"alpha", "mu"};
-static const char *const adam_names[] = {"alpha", "beta1", "beta2"};
-static const char *const adagrad_names[] = {"alpha"};
-static const char *const rmsprop_names[] = {"alpha", "gamma"};
+#define HC_OPTIMIZER(kind, desc) extern const hc_optim_desc desc;
+#include "optim_list.h"
+#undef HC_OPTIMIZER
 
-#define ADAM_EPS 1e-8       /* also v's initial value (sic, as gdtuo) */
-#define ADAGRAD_G0 0.1      /* G's initial value (gdtuo) */
+static const hc_optim_desc *const optimizers[] = {
+#define HC_OPTIMIZER(kind, desc) [kind] = &desc,
+#include "optim_list.h"
+#undef HC_OPTIMIZER
+};
+_Static_assert(sizeof optimizers / sizeof *optimizers == OPT_COUNT,
+               "one descriptor per kind of optim_list.h");
+
+const hc_optim_desc *optim_desc(hc_opt_kind kind) { return optimizers[kind]; }
 
 double squash01(double b) { return (hc_tanh((hc_real)b) + 1) / 2; }
 /* gdtuo's unclamp: z = 2 beta - 1, log((1 + z)/(1 - z)) / 2 */
@@ -38,20 +46,14 @@ hc_real hyper_pow(hc_real x, long n)
     }
 }
 
-int optim1_n_hyper(hc_opt_kind kind)
+static double to_raw(hc_key_map m, double eff)
 {
-    static const int n[] = {[OPT_SGD] = 2, [OPT_ADAM] = 3, [OPT_ADAGRAD] = 1, [OPT_RMSPROP] = 2};
-    return n[kind];
+    return m == MAP_SQUASH01 ? unsquash01(eff) : m == MAP_SQUARE ? hc_sqrt((hc_real)eff) : (hc_real)eff;
 }
 
-const char *const *optim1_names(hc_opt_kind kind)
+static double to_effective(hc_key_map m, double raw)
 {
-    switch (kind) {
-    case OPT_SGD: return sgd_names;
-    case OPT_ADAM: return adam_names;
-    case OPT_ADAGRAD: return adagrad_names;
-    default: return rmsprop_names;
-    }
+    return m == MAP_SQUASH01 ? squash01(raw) : m == MAP_SQUARE ? (hc_real)raw * (hc_real)raw : raw;
 }
 
 /* Cache-line aligned: the update streams up to ten arrays with 32-byte vectors, and
@@ -66,66 +68,97 @@ static hc_real *alloc_filled(size_t n, double value)
     return p;
 }
 
-int optim1_init(hc_optim1 *o, hc_opt_kind kind, const double *eff, size_t n, hc_err *e)
+static double *dalloc_filled(size_t n, double value)
+{
+    double *p = malloc((n ? n : 1) * sizeof *p);
+    if (p)
+        for (size_t i = 0; i < n; i++) p[i] = value;
+    return p;
+}
+
+/* The raw hyperparameters and their names: the learned keys, or one alpha per slice. */
+static int init_hypers(hc_optim *o, const double *eff, const hc_targets *t)
+{
+    const hc_optim_desc *d = o->desc;
+    int n_learned = 0;
+    while (n_learned < d->n_keys && d->key[n_learned].role != KEY_CONSTANT) n_learned++;
+    o->n_hyper = o->per_tensor ? t->n_seg : n_learned;
+    if (!(o->raw = calloc((size_t)o->n_hyper + 1, sizeof *o->raw)) ||
+        !(o->names = calloc((size_t)o->n_hyper + 1, sizeof *o->names)))
+        return -1;
+    for (int h = 0; h < o->n_hyper; h++) {
+        int key = o->per_tensor ? 0 : h;
+        char buf[64];
+        o->raw[h] = to_raw(d->key[key].map, eff[key]);
+        if (o->per_tensor) snprintf(buf, sizeof buf, "%s.%s", d->key[0].name, t->name[h]);
+        if (!(o->names[h] = strdup(o->per_tensor ? buf : d->key[key].name))) return -1;
+    }
+    for (int key = 0; key < d->n_keys; key++) {
+        o->konst[key] = eff[key];
+        o->live[key] = key < n_learned && (key == 0 || !o->per_tensor) &&
+                       (d->key[key].role == KEY_LEARNED || eff[key] != 0.0);
+        snprintf(o->dname[key], sizeof o->dname[key], "D_%s", d->key[key].name);
+    }
+    return 0;
+}
+
+/* Level 1, and levels >= 2 without update_hyper: hc_real arrays where needed.
+ * Levels >= 2 with update_hyper: double arrays, every one (the format-1 layout). */
+static int init_arrays(hc_optim *o)
+{
+    const hc_optim_desc *d = o->desc;
+    const int all = o->upper && d->update_hyper;
+    for (int i = 0; i < d->n_state; i++) {
+        if (!all && d->state_key[i] >= 0 && !o->live[d->state_key[i]]) continue;
+        if (all ? !(o->dstate[i] = dalloc_filled(o->n, d->state_init[i]))
+                : !(o->state[i] = alloc_filled(o->n, d->state_init[i])))
+            return -1;
+    }
+    for (int key = 0; key < d->n_keys; key++) {
+        int want = all ? d->key[key].role != KEY_CONSTANT && (key == 0 || !o->per_tensor)
+                       : o->live[key];
+        if (want && (all ? !(o->dD[key] = dalloc_filled(o->n, 0.0))
+                         : !(o->D[key] = alloc_filled(o->n, 0.0))))
+            return -1;
+    }
+    if (o->upper && !((o->work = dalloc_filled(o->n, 0.0)) && (o->tw = alloc_filled(o->n, 0.0)) &&
+                      (o->tg = alloc_filled(o->n, 0.0))))
+        return -1;
+    return 0;
+}
+
+int optim_init(hc_optim *o, hc_opt_kind kind, const double *eff, int per_tensor,
+               const hc_targets *t, int upper, hc_err *e)
 {
     memset(o, 0, sizeof *o);
-    o->kind = kind;
-    o->n_hyper = optim1_n_hyper(kind);
-    o->names = optim1_names(kind);
-    o->n = n;
-    int n_state = 0, n_D = o->n_hyper;
-    double state0[2] = {0.0, 0.0};
-    switch (kind) {
-    case OPT_SGD:
-        o->raw[0] = (hc_real)eff[0];
-        o->raw[1] = (hc_real)eff[1];
-        o->momentum = eff[1] != 0.0;
-        n_state = o->momentum;
-        n_D = o->momentum ? 2 : 1;          /* with mu0 = 0, D(mu) is exactly 0 */
-        break;
-    case OPT_ADAM:
-        o->raw[0] = (hc_real)eff[0];
-        o->raw[1] = unsquash01(eff[1]);
-        o->raw[2] = unsquash01(eff[2]);
-        n_state = 2;
-        state0[1] = ADAM_EPS;
-        break;
-    case OPT_ADAGRAD:
-        o->raw[0] = (hc_real)eff[0];
-        n_state = 1;
-        state0[0] = ADAGRAD_G0;
-        break;
-    case OPT_RMSPROP:
-        o->raw[0] = hc_sqrt((hc_real)eff[0]);
-        o->raw[1] = unsquash01(eff[1]);
-        n_state = 1;
-        break;
+    o->desc = optimizers[kind];
+    o->upper = upper;
+    o->per_tensor = per_tensor;
+    o->n = t->n;
+    o->n_seg = per_tensor ? t->n_seg : 1;
+    int rc = !(o->seg = calloc((size_t)o->n_seg + 1, sizeof *o->seg));
+    for (int s = 0; !rc && per_tensor && s <= t->n_seg; s++) o->seg[s] = t->begin[s];
+    if (!rc && !per_tensor) o->seg[1] = t->n;
+    if (rc || init_hypers(o, eff, t) || init_arrays(o)) {
+        optim_free(o);
+        return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the optimizer state (%zu targets)",
+                       t->n);
     }
-    for (int i = 0; i < n_state; i++)
-        if (!(o->state[i] = alloc_filled(n, state0[i]))) goto oom;
-    for (int h = 0; h < n_D; h++)
-        if (!(o->D[h] = alloc_filled(n, 0.0))) goto oom;
     return 0;
-oom:
-    optim1_free(o);
-    return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the optimizer state (%zu weights)", n);
 }
 
-void optim1_free(hc_optim1 *o)
+void optim_free(hc_optim *o)
 {
-    for (int i = 0; i < 2; i++) free(o->state[i]);
-    for (int h = 0; h < HC_MAX_HYPER; h++) free(o->D[h]);
-    memset(o->state, 0, sizeof o->state);
-    memset(o->D, 0, sizeof o->D);
+    for (int i = 0; i < HC_MAX_STATE; i++) { free(o->state[i]); free(o->dstate[i]); }
+    for (int h = 0; h < HC_MAX_HYPER; h++) { free(o->D[h]); free(o->dD[h]); }
+    for (int h = 0; o->names && h < o->n_hyper; h++) free(o->names[h]);
+    free(o->names); free(o->raw); free(o->seg); free(o->work); free(o->tw); free(o->tg);
+    memset(o, 0, sizeof *o);
 }
 
-double optim1_effective(const hc_optim1 *o, int h)
+double optim_effective(const hc_optim *o, int h)
 {
-    switch (o->kind) {
-    case OPT_ADAM: return h == 0 ? o->raw[0] : squash01(o->raw[h]);
-    case OPT_RMSPROP: return h == 0 ? (hc_real)o->raw[0] * (hc_real)o->raw[0] : squash01(o->raw[1]);
-    default: return o->raw[h];
-    }
+    return to_effective(o->desc->key[o->per_tensor ? 0 : h].map, o->raw[h]);
 }
 
 /* out[h] = sum_i g_i D_h[i] in double for nD (1 to 3) arrays, in ONE pass over g: the
@@ -161,28 +194,83 @@ static inline void dots(const hc_real *restrict g, const hc_real *restrict D0,
     }
 }
 
-void optim1_hypergrad(const hc_optim1 *o, const hc_real *g, double *hg)
+void optim_hypergrad(const hc_optim *o, const hc_real *g, double *hg)
 {
-    /* D is NULL where it is always 0 (SGD's mu without momentum); those come last */
+    for (int h = 0; h < o->n_hyper; h++) hg[h] = 0.0;
+    if (o->steps == 0) return;                 /* w_1 has no history: D = 0 at step 1 */
+    if (o->per_tensor) {                       /* alpha_s moves slice s only */
+        for (int s = 0; s < o->n_seg; s++)
+            dots(g + o->seg[s], o->D[0] + o->seg[s], NULL, NULL, 1, o->seg[s + 1] - o->seg[s],
+                 &hg[s]);
+        return;
+    }
+    /* the recorded D come first (a key not recorded is SGD's mu without momentum) */
     int nD = 0;
     while (nD < o->n_hyper && o->D[nD]) nD++;
-    double out[HC_MAX_HYPER] = {0};
-    if (o->steps > 0) {                    /* w_1 has no history: D = 0 at step 1 */
-        switch (nD) {
-        case 1: dots(g, o->D[0], NULL, NULL, 1, o->n, out); break;
-        case 2: dots(g, o->D[0], o->D[1], NULL, 2, o->n, out); break;
-        case 3: dots(g, o->D[0], o->D[1], o->D[2], 3, o->n, out); break;
-        }
+    switch (nD) {
+    case 1: dots(g, o->D[0], NULL, NULL, 1, o->n, hg); break;
+    case 2: dots(g, o->D[0], o->D[1], NULL, 2, o->n, hg); break;
+    case 3: dots(g, o->D[0], o->D[1], o->D[2], 3, o->n, hg); break;
     }
-    for (int h = 0; h < o->n_hyper; h++) hg[h] = out[h];
 }
 
-void optim1_update(hc_optim1 *o, hc_real *w, const hc_real *g)
+/* Sum over the hyperparameters below, in their order (a handful of values). */
+static double dot_below(const double *g, const hc_real *D, const double *dD, size_t b, size_t e)
 {
-    switch (o->kind) {
-    case OPT_SGD: optim_sgd_update(o, w, g); break;
-    case OPT_ADAM: optim_adam_update(o, w, g); break;
-    case OPT_ADAGRAD: optim_adagrad_update(o, w, g); break;
-    case OPT_RMSPROP: optim_rmsprop_update(o, w, g); break;
+    double sum = 0.0;
+    for (size_t j = b; j < e; j++) sum += g[j] * (dD ? dD[j] : (double)D[j]);
+    return sum;
+}
+
+void optim_hypergrad_hyper(const hc_optim *o, const double *g, double *hg)
+{
+    for (int h = 0; h < o->n_hyper; h++) {
+        int key = o->per_tensor ? 0 : h;
+        size_t b = o->per_tensor ? o->seg[h] : 0, e = o->per_tensor ? o->seg[h + 1] : o->n;
+        hg[h] = o->live[key] ? dot_below(g, o->D[key], o->dD[key], b, e) : 0.0;
     }
+}
+
+void optim_update(hc_optim *o, hc_real *w, const hc_real *g)
+{
+    o->desc->update(o, w, g);
+}
+
+void optim_update_hyper(hc_optim *o, double *h, const double *g, hc_clip *clip,
+                        double *threshold, double *scale)
+{
+    if (o->desc->update_hyper) {
+        o->desc->update_hyper(o, h, g, clip, threshold, scale);
+        return;
+    }
+    /* the clip is SGD's (refused here at parse time): it only tracks the norms */
+    memcpy(o->work, g, o->n * sizeof *g);
+    clip_apply(clip, o->work, threshold, scale);
+    for (size_t j = 0; j < o->n; j++) {
+        o->tw[j] = (hc_real)h[j];
+        o->tg[j] = (hc_real)o->work[j];
+    }
+    o->desc->update(o, o->tw, o->tg);
+    for (size_t j = 0; j < o->n; j++) h[j] = (double)o->tw[j];
+}
+
+/* Format-1 names at level 1 (state0, D0, ...); descriptive ones above (buf, D_alpha). */
+int optim_entries(const hc_optim *o, hc_entry *out, int max)
+{
+    static const char *const st[HC_MAX_STATE] = {"state0", "state1"};
+    static const char *const dn[HC_MAX_HYPER] = {"D0", "D1", "D2"};
+    const hc_optim_desc *d = o->desc;
+    int n = 0;
+    out[n++] = (hc_entry){o->upper ? "updates" : "steps", (long *)&o->steps, 1, ENTRY_COUNTER};
+    for (int i = 0; i < d->n_state && n < max; i++) {
+        const char *name = o->upper ? d->state_name[i] : st[i];
+        if (o->state[i]) out[n++] = (hc_entry){name, o->state[i], o->n, ENTRY_REAL};
+        if (o->dstate[i]) out[n++] = (hc_entry){name, o->dstate[i], o->n, ENTRY_F64};
+    }
+    for (int key = 0; key < d->n_keys && n < max; key++) {
+        const char *name = o->upper ? o->dname[key] : dn[key];
+        if (o->D[key]) out[n++] = (hc_entry){name, o->D[key], o->n, ENTRY_REAL};
+        if (o->dD[key]) out[n++] = (hc_entry){name, o->dD[key], o->n, ENTRY_F64};
+    }
+    return n;
 }

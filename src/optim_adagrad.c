@@ -1,4 +1,4 @@
-/* optim_adagrad.c - AdaGrad at level 1, as gdtuo: G starts at 0.1, eps = 1e-10,
+/* optim_adagrad.c - AdaGrad as gdtuo: G starts at 0.1, eps = 1e-10,
  *   G = G' + g^2,  w' = w - alpha g / sqrt(G + eps)  (the divisor is a constant)
  *   dw'/dalpha = -g / sqrt(G + eps)
  * alpha g / sqrt(G + eps) is (alpha g) / sqrt(G + eps), in that order, as gdtuo. */
@@ -8,7 +8,7 @@
 
 #define EPS 1e-10
 
-void optim_adagrad_update(hc_optim1 *o, hc_real *restrict w, const hc_real *restrict g)
+static void adagrad_update(hc_optim *o, hc_real *restrict w, const hc_real *restrict g)
 {
     const hc_real alpha = (hc_real)o->raw[0], eps = (hc_real)EPS;
     hc_real *restrict G = o->state[0], *restrict D_alpha = o->D[0];
@@ -21,3 +21,15 @@ void optim_adagrad_update(hc_optim1 *o, hc_real *restrict w, const hc_real *rest
     }
     o->steps++;
 }
+
+const hc_optim_desc optim_adagrad = {
+    .name = "adagrad",
+    .about = "G starts at 0.1",
+    .n_keys = 1,
+    .key = {{"alpha", 0.01, RANGE_NONNEG, MAP_IDENTITY, KEY_LEARNED}},
+    .n_state = 1,
+    .state_name = {"G"},
+    .state_init = {0.1},         /* G's initial value (gdtuo) */
+    .state_key = {-1},
+    .update = adagrad_update,
+};

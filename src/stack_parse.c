@@ -17,33 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the optimizers and their keys (constant tables, not mutable state) ---- */
-
-/* The values each effective hyperparameter may take. Betas and gamma are open at both
- * ends because their raw form is atanh(2b - 1); mu = 1 would never forget the past. */
-typedef enum { RANGE_NONNEG, RANGE_HALF_OPEN01, RANGE_OPEN01 } key_range;
-
-typedef struct {
-    const char *name;                   /* canonical (lower-case) name */
-    int n;                              /* hyperparameters */
-    const char *keys[HC_MAX_HYPER];     /* in optim1_names() order: the eff[] layout */
-    double def[HC_MAX_HYPER];           /* the papers' defaults */
-    key_range range[HC_MAX_HYPER];
-} opt_info;
-
-static const opt_info OPTS[] = {
-    [OPT_SGD] = {"sgd", 2, {"alpha", "mu"}, {0.01, 0.0}, {RANGE_NONNEG, RANGE_HALF_OPEN01}},
-    [OPT_ADAM] = {"adam", 3, {"alpha", "beta1", "beta2"}, {0.001, 0.9, 0.999},
-                  {RANGE_NONNEG, RANGE_OPEN01, RANGE_OPEN01}},
-    [OPT_ADAGRAD] = {"adagrad", 1, {"alpha"}, {0.01}, {RANGE_NONNEG}},
-    [OPT_RMSPROP] = {"rmsprop", 2, {"alpha", "gamma"}, {0.01, 0.99},
-                     {RANGE_NONNEG, RANGE_OPEN01}},
-};
-#define N_OPTS ((int)(sizeof OPTS / sizeof OPTS[0]))
-
-/* Bits of the "seen" mask for the two switches, after the hyperparameters' bits. */
+/* The optimizers, their keys, defaults and ranges: the descriptor table (optim_list.h).
+ * Bits of the "seen" mask for the switches, after the hyperparameters' bits. */
 #define SEEN_CLIP (1u << HC_MAX_HYPER)
 #define SEEN_SCOPE (1u << (HC_MAX_HYPER + 1))
+#define SEEN_PER_TENSOR (1u << (HC_MAX_HYPER + 2))
 
 /* ---- cursor and tokens ---- */
 
@@ -160,7 +138,7 @@ static int fail_at(const cursor *c, const char *at, const char *fmt, ...)
 
 /* ---- values ---- */
 
-static const char *range_text(key_range r)
+static const char *range_text(hc_key_range r)
 {
     switch (r) {
     case RANGE_NONNEG: return ">= 0";
@@ -170,7 +148,7 @@ static const char *range_text(key_range r)
     return "?";
 }
 
-static int in_range(double v, key_range r)
+static int in_range(double v, hc_key_range r)
 {
     switch (r) {
     case RANGE_NONNEG: return v >= 0;
@@ -181,7 +159,7 @@ static int in_range(double v, key_range r)
 }
 
 /* A finite number filling the whole value token, within the key's range. */
-static int parse_number(const cursor *c, token v, const char *key, key_range r, double *out)
+static int parse_number(const cursor *c, token v, const char *key, hc_key_range r, double *out)
 {
     char copy[64], buf[48];
     char *end;
@@ -198,57 +176,95 @@ static int parse_number(const cursor *c, token v, const char *key, key_range r, 
     return HC_OK;
 }
 
-/* on|off for clip, per-hyper|global for clip_scope; *out = 1 for on / global. */
-static int parse_switch(const cursor *c, token v, int scope, int *out)
+/* The switches a level may take: clip and clip_scope (levels >= 2 of an optimizer that
+ * has the clip), per_tensor. Each is two words; *out = 1 for the first. */
+typedef enum { SW_CLIP, SW_SCOPE, SW_PER_TENSOR, SW_COUNT } switch_id;
+static const struct {
+    const char *key, *yes, *no, *expected;
+    unsigned seen;
+} SWITCHES[SW_COUNT] = {
+    [SW_CLIP] = {"clip", "on", "off", "on|off", SEEN_CLIP},
+    [SW_SCOPE] = {"clip_scope", "global", "per-hyper", "per-hyper|global", SEEN_SCOPE},
+    [SW_PER_TENSOR] = {"per_tensor", "on", "off", "on|off", SEEN_PER_TENSOR},
+};
+
+static int parse_switch(const cursor *c, token v, switch_id sw, int *out)
 {
-    const char *yes = scope ? "global" : "on", *no = scope ? "per-hyper" : "off";
     char buf[48];
-    if (tok_is(v, yes) || tok_is(v, no)) {
-        *out = tok_is(v, yes);
+    if (tok_is(v, SWITCHES[sw].yes) || tok_is(v, SWITCHES[sw].no)) {
+        *out = tok_is(v, SWITCHES[sw].yes);
         return HC_OK;
     }
-    return fail_at(c, v.s, "bad value %s for %s (expected %s)", show(v, buf, sizeof buf),
-                   scope ? "clip_scope" : "clip", scope ? "per-hyper or global" : "on or off");
+    return fail_at(c, v.s, "bad value %s for %s (expected %s or %s)", show(v, buf, sizeof buf),
+                   SWITCHES[sw].key, sw == SW_SCOPE ? SWITCHES[sw].no : SWITCHES[sw].yes,
+                   sw == SW_SCOPE ? SWITCHES[sw].yes : SWITCHES[sw].no);
+}
+
+static int *switch_field(hc_level_spec *lvl, switch_id sw)
+{
+    return sw == SW_CLIP ? &lvl->clip : sw == SW_SCOPE ? &lvl->clip_global : &lvl->per_tensor;
+}
+
+/* Whether level `index` (0-based) of this optimizer takes switch sw. */
+static int takes_switch(const hc_optim_desc *o, int index, switch_id sw)
+{
+    if (sw == SW_PER_TENSOR) return (o->switches & HC_SWITCH_PER_TENSOR) != 0;
+    return (o->switches & HC_SWITCH_CLIP) && index > 0;
 }
 
 /* ---- levels ---- */
 
-/* "alpha, mu" (+ the switches where allowed), for "unknown key" messages. */
-static void valid_keys(const opt_info *o, int switches, char *out, size_t size)
+/* "alpha, mu" (+ the switches this level takes), for "unknown key" messages. */
+static void valid_keys(const hc_optim_desc *o, int index, char *out, size_t size)
 {
     size_t len = 0;
     out[0] = '\0';
-    for (int i = 0; i < o->n && len < size; i++)
-        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? ", " : "", o->keys[i]);
-    if (switches && len < size) snprintf(out + len, size - len, ", clip, clip_scope");
+    for (int i = 0; i < o->n_keys && len < size; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? ", " : "", o->key[i].name);
+    for (int sw = 0; sw < SW_COUNT && len < size; sw++)
+        if (takes_switch(o, index, (switch_id)sw))
+            len += (size_t)snprintf(out + len, size - len, ", %s", SWITCHES[sw].key);
+}
+
+/* Why a level cannot take a switch that exists. */
+static int refuse_switch(const cursor *c, token key, const hc_optim_desc *o, int index,
+                         switch_id sw)
+{
+    if (sw == SW_PER_TENSOR)
+        return fail_at(c, key.s, "per_tensor is only for sgd (gdtuo's SGDPerParam), not %s",
+                       o->name);
+    if (index == 0)   /* level 1 has no level above it to clip its hypergradients */
+        return fail_at(c, key.s, "%s is only for sgd at level >= 2, not %s at level 1",
+                       SWITCHES[sw].key, o->name);
+    return fail_at(c, key.s, "%s is only for sgd at level >= 2, not %s at level %d: the "
+                   "clipping paper's clip is part of SGD's step (its authors call it only from SGD.step)",
+                   SWITCHES[sw].key, o->name, index + 1);
 }
 
 /* key '=' value, with the cursor at the key. `seen` catches a key given twice. */
 static int parse_item(cursor *c, int index, hc_level_spec *lvl, unsigned *seen)
 {
-    const opt_info *o = &OPTS[lvl->kind];
-    int switches = lvl->kind == OPT_SGD && index > 0;
-    char buf[48], keys[96];
+    const hc_optim_desc *o = optim_desc(lvl->kind);
+    char buf[48], keys[128];
     token key = take_ident(c), v;
-    int h = -1, scope = 0;
+    int h = -1, sw = -1;
     unsigned bit;
 
     if (key.len == 0)
         return fail_at(c, key.s, "expected a key name, found %s", show(token_at(key.s), buf,
                                                                         sizeof buf));
-    for (int i = 0; i < o->n; i++)
-        if (tok_is(key, o->keys[i])) h = i;
-    if (h < 0 && (tok_is(key, "clip") || tok_is(key, "clip_scope"))) {
-        scope = tok_is(key, "clip_scope");
-        if (!switches)   /* level 1 has no level above it to clip its hypergradients */
-            return fail_at(c, key.s, "%s is only for sgd at level >= 2, not %s at level %d",
-                           scope ? "clip_scope" : "clip", o->name, index + 1);
-    } else if (h < 0) {
-        valid_keys(o, switches, keys, sizeof keys);
+    for (int i = 0; i < o->n_keys; i++)
+        if (tok_is(key, o->key[i].name)) h = i;
+    for (int i = 0; h < 0 && i < SW_COUNT; i++)
+        if (tok_is(key, SWITCHES[i].key)) sw = i;
+    if (sw >= 0 && !takes_switch(o, index, (switch_id)sw))
+        return refuse_switch(c, key, o, index, (switch_id)sw);
+    if (h < 0 && sw < 0) {
+        valid_keys(o, index, keys, sizeof keys);
         return fail_at(c, key.s, "unknown key %s for %s (valid: %s)", show(key, buf, sizeof buf),
                        o->name, keys);
     }
-    bit = h >= 0 ? 1u << h : scope ? SEEN_SCOPE : SEEN_CLIP;
+    bit = h >= 0 ? 1u << h : SWITCHES[sw].seen;
     if (*seen & bit)
         return fail_at(c, key.s, "duplicate key %s", show(key, buf, sizeof buf));
     *seen |= bit;
@@ -261,8 +277,8 @@ static int parse_item(cursor *c, int index, hc_level_spec *lvl, unsigned *seen)
     v = take_value(c);
     if (v.len == 0)
         return fail_at(c, v.s, "missing value for %s", show(key, buf, sizeof buf));
-    if (h >= 0) return parse_number(c, v, o->keys[h], o->range[h], &lvl->eff[h]);
-    return parse_switch(c, v, scope, scope ? &lvl->clip_global : &lvl->clip);
+    if (h >= 0) return parse_number(c, v, o->key[h].name, o->key[h].range, &lvl->eff[h]);
+    return parse_switch(c, v, (switch_id)sw, switch_field(lvl, (switch_id)sw));
 }
 
 /* '(' [ item { ',' item } ] ')', with the cursor just after '('. */
@@ -292,25 +308,55 @@ static int parse_items(cursor *c, int index, hc_level_spec *lvl)
     }
 }
 
-/* The optimizer name, with the cursor at its first character. */
-static int parse_name(cursor *c, int index, hc_opt_kind *kind)
+/* "sgd, adam, ... or rmsprop_alpha": the table's names, for messages and --help. */
+void stack_optimizer_names(char *out, size_t size, const char *last_sep)
 {
-    char buf[48];
+    size_t len = 0;
+    out[0] = '\0';
+    for (int k = 0; k < OPT_COUNT && len < size; k++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s",
+                                k == 0 ? "" : k == OPT_COUNT - 1 ? last_sep : ", ",
+                                optim_desc((hc_opt_kind)k)->name);
+}
+
+void stack_grammar_help(FILE *f, const char *indent)
+{
+    for (int k = 0; k < OPT_COUNT; k++) {
+        const hc_optim_desc *o = optim_desc((hc_opt_kind)k);
+        fprintf(f, "%s%s(", indent, o->name);
+        for (int h = 0; h < o->n_keys; h++)
+            fprintf(f, "%s%s=%g", h ? ", " : "", o->key[h].name, o->key[h].def);
+        fprintf(f, ")  %s\n", o->about);
+    }
+    for (int sw = 0; sw < SW_COUNT; sw++) {
+        fprintf(f, "%s%s=%s (", indent, SWITCHES[sw].key, SWITCHES[sw].expected);
+        for (int k = 0, first = 1; k < OPT_COUNT; k++)
+            if (takes_switch(optim_desc((hc_opt_kind)k), 1, (switch_id)sw)) {
+                fprintf(f, "%s%s", first ? "" : ", ", optim_desc((hc_opt_kind)k)->name);
+                first = 0;
+            }
+        fprintf(f, "%s)\n", sw == SW_PER_TENSOR ? "" : ", levels >= 2");
+    }
+}
+
+/* The optimizer name, with the cursor at its first character. */
+static int parse_name(cursor *c, hc_opt_kind *kind)
+{
+    char buf[48], names[160];
     token name = take_ident(c);
-    if (name.len == 0)
-        return fail_at(c, name.s, "expected an optimizer name (sgd, adam, adagrad, rmsprop), "
-                                  "found %s", show(token_at(name.s), buf, sizeof buf));
-    for (int k = 0; k < N_OPTS; k++)
-        if (tok_is(name, OPTS[k].name)) {
+    for (int k = 0; name.len && k < OPT_COUNT; k++)
+        if (tok_is(name, optim_desc((hc_opt_kind)k)->name)) {
             *kind = (hc_opt_kind)k;
-            /* Levels >= 2 update the level below with SGD on its raw hypers (stack.h). */
-            if (index > 0 && *kind != OPT_SGD)
-                return fail_at(c, name.s, "level %d is %s: only sgd can sit above level 1",
-                               index + 1, OPTS[k].name);
             return HC_OK;
         }
-    return fail_at(c, name.s, "unknown optimizer %s (expected sgd, adam, adagrad or rmsprop)",
-                   show(name, buf, sizeof buf));
+    if (name.len == 0) {
+        stack_optimizer_names(names, sizeof names, ", ");
+        return fail_at(c, name.s, "expected an optimizer name (%s), found %s", names,
+                       show(token_at(name.s), buf, sizeof buf));
+    }
+    stack_optimizer_names(names, sizeof names, " or ");
+    return fail_at(c, name.s, "unknown optimizer %s (expected %s)", show(name, buf, sizeof buf),
+                   names);
 }
 
 /* One level, cursor at its first non-blank; leaves the cursor after it and its blanks. */
@@ -321,21 +367,28 @@ static int parse_level(cursor *c, int index, hc_level_spec *lvl)
     if (*c->p == '/' || *c->p == '\0')
         return fail_at(c, c->p, "empty level %d (expected an optimizer name, found %s)",
                        index + 1, show(token_at(c->p), buf, sizeof buf));
-    if ((rc = parse_name(c, index, &lvl->kind))) return rc;
+    const char *start = c->p;
+    if ((rc = parse_name(c, &lvl->kind))) return rc;
+    const hc_optim_desc *o = optim_desc(lvl->kind);
     memset(lvl->eff, 0, sizeof lvl->eff);
-    memcpy(lvl->eff, OPTS[lvl->kind].def, sizeof(double) * (size_t)OPTS[lvl->kind].n);
-    lvl->clip = lvl->clip_global = 0;   /* the clip is opt-in; per-hyper is the paper's */
+    for (int h = 0; h < o->n_keys; h++) lvl->eff[h] = o->key[h].def;
+    /* the clip is opt-in; per-hyper is the paper's */
+    lvl->clip = lvl->clip_global = lvl->per_tensor = 0;
     skip_ws(c);
     if (*c->p == '(') {
         c->p++;
         if ((rc = parse_items(c, index, lvl))) return rc;
+        /* gdtuo's SGDPerParam has step sizes only: no momentum branch to share */
+        if (lvl->per_tensor && lvl->eff[1] != 0.0)
+            return fail_at(c, start, "per_tensor=on has no momentum (mu must be 0), as gdtuo's "
+                           "SGDPerParam");
         skip_ws(c);
         if (*c->p != '/' && *c->p != '\0')
             return fail_at(c, c->p, "unexpected %s after ')' (expected '/' or the end)",
                            show(token_at(c->p), buf, sizeof buf));
     } else if (*c->p != '/' && *c->p != '\0') {
         return fail_at(c, c->p, "unexpected %s after %s (expected '(', '/' or the end)",
-                       show(token_at(c->p), buf, sizeof buf), OPTS[lvl->kind].name);
+                       show(token_at(c->p), buf, sizeof buf), o->name);
     }
     return HC_OK;
 }
@@ -418,16 +471,17 @@ void stack_format(const hc_stack_spec *spec, char *buf, size_t size)
     if (size) buf[0] = '\0';
     for (int k = 0; k < spec->n_levels; k++) {
         const hc_level_spec *l = &spec->level[k];
-        const opt_info *oi = &OPTS[l->kind];
+        const hc_optim_desc *oi = optim_desc(l->kind);
         put(&o, "%s%s(", k ? " / " : "", oi->name);
-        for (int h = 0; h < oi->n; h++) {
-            put(&o, "%s%s=", h ? ", " : "", oi->keys[h]);
+        for (int h = 0; h < oi->n_keys; h++) {
+            put(&o, "%s%s=", h ? ", " : "", oi->key[h].name);
             put_number(&o, l->eff[h]);
         }
-        if (k > 0 && l->kind == OPT_SGD) {
+        if (takes_switch(oi, k, SW_CLIP)) {
             put(&o, ", clip=%s", l->clip ? "on" : "off");
             if (l->clip_global) put(&o, ", clip_scope=global");
         }
+        if (l->per_tensor) put(&o, ", per_tensor=on");
         put(&o, ")");
     }
 }

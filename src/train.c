@@ -181,6 +181,23 @@ static int resume(hc_trainer *t, hc_err *e)
     return 0;
 }
 
+/* The stack over the model's weights, sliced by tensor (per_tensor step sizes). */
+static int init_stack(hc_trainer *t, const hc_stack_spec *spec, hc_err *e)
+{
+    char names[HC_MAX_TENSORS][32];
+    const char *name[HC_MAX_TENSORS];
+    size_t begin[HC_MAX_TENSORS + 1];
+    const hc_model *m = &t->model;
+    for (int i = 0; i < m->n_tensors; i++) {
+        snprintf(names[i], sizeof names[i], "%s.%s", m->tensors[i].layer, m->tensors[i].param);
+        name[i] = names[i];
+        begin[i] = m->tensors[i].offset;
+    }
+    begin[m->n_tensors] = m->n_params;
+    hc_targets w = {m->n_params, m->n_tensors, begin, name};
+    return stack_init_targets(&t->stack, spec, &w, e);
+}
+
 int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, MPI_Comm comm,
                  hc_err *e)
 {
@@ -201,7 +218,7 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     if (model_create(&t->model, opt->model_name, ds->channels, ds->height, ds->width,
                      ds->n_classes, max_batch, e))
         goto fail;
-    if (stack_init(&t->stack, &spec, t->model.n_params, e)) goto fail;
+    if (init_stack(t, &spec, e)) goto fail;
     stack_spec_free(&spec);
     /* values: level-1 hypergradient shares, the loss, the stop request */
     if (comm_init(&t->comm, comm, (size_t)t->stack.level[0].n_hyper + 2, t->model.n_params, e))
@@ -363,7 +380,7 @@ static void progress_bar(const hc_trainer *t, double started)
 static int weights_agree(hc_trainer *t, hc_err *e)
 {
     uint64_t sum = checksum64(t->param, t->model.n_params * sizeof *t->param);
-    sum ^= checksum64(t->stack.opt.raw, sizeof t->stack.opt.raw);
+    sum ^= checksum64(t->stack.level[0].raw, (size_t)t->stack.level[0].n_hyper * sizeof(double));
     return comm_check_identical(&t->comm, sum, "the weights", e);
 }
 

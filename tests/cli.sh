@@ -33,8 +33,8 @@ check 2 "--progress expects auto"           train $D --progress sometimes
 check 2 "unknown --model 'resnet'"          train $D --model resnet
 check 2 "unknown --normalize 'bogus'"      train $D --normalize bogus
 check 2 "unknown optimizer 'adm'"           train $D --stack 'adm / sgd'
-check 2 "column 8"                          train $D --stack 'adam / adam'
-check 2 "only sgd"                          train $D --stack 'adam / adam'
+check 2 "column 13"                         train $D --stack 'adam / adam(clip=on)'
+check 2 "clip is part of SGD's step"         train $D --stack 'adam / adam(clip=on)'
 check 2 "unknown key"                       train $D --stack 'adam(lr=1e-3)'
 check 2 "bad --stack"                       train $D --stack 'adam / sgd(alpha=1e-3'
 check 2 "bad --stack"                       train $D --stack 'adam / sgd(alpha=x)'

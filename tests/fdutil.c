@@ -6,11 +6,9 @@
 #include "tap.h"
 #include "train.h"
 
-double fd_loss_at(const fd_run *r, const char *stack, int j, int h, double delta,
-                  double *hg, double *raw)
+void fd_trainer(const fd_run *r, const char *stack, hc_trainer *t)
 {
     hc_train_opts o;
-    hc_trainer t;
     hc_err e = {0};
     train_opts_defaults(&o);
     if (r->model) o.model_name = r->model;
@@ -19,7 +17,15 @@ double fd_loss_at(const fd_run *r, const char *stack, int j, int h, double delta
     o.shuffle = 0;
     o.seed = 7;
     o.quiet = 1;
-    if (trainer_init(&t, &o, r->ds, MPI_COMM_SELF, &e)) { diag("%s", e.msg); exit(1); }
+    if (trainer_init(t, &o, r->ds, MPI_COMM_SELF, &e)) { diag("%s", e.msg); exit(1); }
+}
+
+double fd_loss_at(const fd_run *r, const char *stack, int j, int h, double delta,
+                  double *hg, double *raw)
+{
+    hc_trainer t;
+    hc_err e = {0};
+    fd_trainer(r, stack, &t);
     for (int s = 1; s <= r->step - 2; s++) trainer_step(&t, &e);
     trainer_gradients(&t, &e);                  /* step T-1, phase by phase */
     stack_hypergrads(&t.stack, trainer_hypergrads(&t));

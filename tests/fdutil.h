@@ -8,6 +8,7 @@
 #ifndef HC_FDUTIL_H
 #define HC_FDUTIL_H
 #include "data.h"
+#include "train.h"
 
 /* The training run replayed: one rank, no shuffling, seed 7, quiet. */
 typedef struct {
@@ -31,5 +32,8 @@ typedef struct {
     int agree;
 } fd_result;
 fd_result fd_check(const fd_run *r, const char *stack, int j, int h);
+
+/* The run's trainer for this stack, freshly initialised (exits on an error). */
+void fd_trainer(const fd_run *r, const char *stack, hc_trainer *t);
 
 #endif

@@ -89,18 +89,21 @@ static void reference_adam(float *w, int hyper_in_double)
 
 static void adam_in_float32(void)
 {
-    hc_optim1 o;
+    hc_optim o;
     hc_err e;
     const double eff[3] = {0.001, 0.9, 0.999};
-    optim1_init(&o, OPT_ADAM, eff, N, &e);
-    ok(optim1_effective(&o, 2) == (double)0.999f && (float)(1 - (float)optim1_effective(&o, 2)) == 0.000999987125f,
+    size_t begin[2] = {0, N};
+    const char *const name[1] = {"w"};
+    const hc_targets targets = {N, 1, begin, name};
+    optim_init(&o, OPT_ADAM, eff, 0, &targets, 0, &e);
+    ok(optim_effective(&o, 2) == (double)0.999f && (float)(1 - (float)optim_effective(&o, 2)) == 0.000999987125f,
        "beta2 = 0.999 is the float32 0.99900001287 (%.11f), 1 - beta2 = 0.000999987125",
-       optim1_effective(&o, 2));
-    ok(optim1_effective(&o, 0) == (double)0.001f && is_float_value(o.raw[1]) && is_float_value(o.raw[2]),
+       optim_effective(&o, 2));
+    ok(optim_effective(&o, 0) == (double)0.001f && is_float_value(o.raw[1]) && is_float_value(o.raw[2]),
        "alpha and the raw b1, b2 are float32 values");
     hc_real w[N], want[N], was[N];
     for (int i = 0; i < N; i++) w[i] = want[i] = was[i] = 0.01f * (float)(i + 1);
-    for (int n = 0; n < 3; n++) optim1_update(&o, w, grads[n]);
+    for (int n = 0; n < 3; n++) optim_update(&o, w, grads[n]);
     reference_adam(want, 0);
     reference_adam(was, 1);
     int same = 1, differs = 0;
@@ -110,7 +113,7 @@ static void adam_in_float32(void)
     }
     ok(same, "three Adam updates equal gdtuo's float32 arithmetic bit for bit");
     ok(differs, "(and hyperparameters kept in double would have given other weights)");
-    optim1_free(&o);
+    optim_free(&o);
 }
 
 static void levels_stay_float(void)
@@ -129,8 +132,8 @@ static void levels_stay_float(void)
         double raw_before = s.level[0].raw[0];
         stack_step(&s, hg, w, grads[t % 3]);
         if (t == 2) {   /* D_alpha of level 2 is -b', the clipped momentum buffer it used */
-            float want = (float)raw_before - (float)(-s.level[1].D_alpha[0]) * (float)s.level[1].raw[0];
-            kappa_exact = s.level[0].raw[0] == (double)want && s.level[1].D_alpha[0] != 0;
+            float want = (float)raw_before - (float)(-s.level[1].opt.dD[0][0]) * (float)s.level[1].raw[0];
+            kappa_exact = s.level[0].raw[0] == (double)want && s.level[1].opt.dD[0][0] != 0;
         }
         for (int k = 0; k < s.n_levels; k++)
             for (int h = 0; h < s.level[k].n_hyper; h++) all_float &= is_float_value(s.level[k].raw[h]);
@@ -143,14 +146,17 @@ static void levels_stay_float(void)
 #else
 static void double_stays_double(void)
 {
-    hc_optim1 o;
+    hc_optim o;
     hc_err e;
     const double eff[3] = {0.001, 0.9, 0.999};
-    optim1_init(&o, OPT_ADAM, eff, N, &e);
-    double b2 = optim1_effective(&o, 2);
-    ok(fabs(b2 - 0.999) < 1e-15 && b2 != (double)0.999f && optim1_effective(&o, 0) == 0.001,
+    size_t begin[2] = {0, N};
+    const char *const name[1] = {"w"};
+    const hc_targets targets = {N, 1, begin, name};
+    optim_init(&o, OPT_ADAM, eff, 0, &targets, 0, &e);
+    double b2 = optim_effective(&o, 2);
+    ok(fabs(b2 - 0.999) < 1e-15 && b2 != (double)0.999f && optim_effective(&o, 0) == 0.001,
        "double build: beta2 = 0.999 to 1e-15 (%.17g), alpha = 0.001, not their float32 values", b2);
-    optim1_free(&o);
+    optim_free(&o);
     ok(hc_tanh_vec(9.0) == tanh(9.0) && hc_tanh_vec(20.0) == tanh(20.0), "double build: tanh is libm's");
 
     hc_stack_spec spec;

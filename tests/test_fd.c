@@ -26,6 +26,21 @@ static void check_zero(const char *stack, int j, int h, const char *name)
        j + 1, name);
 }
 
+/* Every raw hyperparameter of every level of a stack: checked against the finite
+ * difference, or (SGD's mu without momentum) exactly 0 with no effect on the loss. */
+static void every(const char *stack)
+{
+    hc_trainer t;
+    fd_trainer(&run, stack, &t);
+    for (int j = 0; j < t.stack.n_levels; j++)
+        for (int h = 0; h < t.stack.level[j].n_hyper; h++) {
+            const hc_optim *o = &t.stack.level[j].opt;
+            if (o->live[o->per_tensor ? 0 : h]) check(stack, j, h, t.stack.level[j].names[h]);
+            else check_zero(stack, j, h, t.stack.level[j].names[h]);
+        }
+    trainer_free(&t);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -50,6 +65,14 @@ int main(int argc, char **argv)
     check("adam(alpha=0.01) / sgd(alpha=1e-4, clip=on) / sgd(alpha=1e-5)", 2, 0, "alpha");
     check("sgd(alpha=0.05) / sgd(alpha=0.01, mu=0.5)", 1, 0, "alpha");
     check("sgd(alpha=0.05) / sgd(alpha=0.01, mu=0.5)", 1, 1, "mu");
+    /* any optimizer at any level (gdtuo): every raw hyperparameter of every level */
+    every("sgd(alpha=0.05) / adam(alpha=1e-3)");
+    every("adam(alpha=0.01) / adam(alpha=1e-4) / sgd(alpha=1e-4)");
+    every("rmsprop(alpha=0.01, gamma=0.9) / adagrad(alpha=1e-3) / sgd(alpha=1e-4)");
+    every("adam_baydin(alpha=0.01) / sgd(alpha=1e-5)");
+    every("sgd(alpha=0.05, per_tensor=on) / sgd(alpha=1e-3)");
+    every("rmsprop_alpha(alpha=0.01, gamma=0.9) / sgd(alpha=1e-4, per_tensor=on) / adam(alpha=1e-5)");
+    every("sgd(alpha=0.05, mu=0.9) / rmsprop(alpha=1e-3) / adam_baydin(alpha=1e-4)");
     dataset_free(&ds);
     MPI_Finalize();
     return tap_done();

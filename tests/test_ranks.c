@@ -52,10 +52,10 @@ static void run(const char *stack, int p, trajectory *tr, int *bitwise_same)
         memcpy(ref, t.param, n * sizeof *ref);
         MPI_Bcast(ref, (int)(n * sizeof *ref), MPI_BYTE, 0, comm);
         int mine = memcmp(ref, t.param, n * sizeof *ref) == 0 &&
-                   t.stack.opt.raw[0] == t.stack.opt.raw[0];
-        double raw0 = t.stack.opt.raw[0];
+                   t.stack.level[0].raw[0] == t.stack.level[0].raw[0];
+        double raw0 = t.stack.level[0].raw[0];
         MPI_Bcast(&raw0, 1, MPI_DOUBLE, 0, comm);
-        mine &= memcmp(&raw0, &t.stack.opt.raw[0], sizeof raw0) == 0;
+        mine &= memcmp(&raw0, &t.stack.level[0].raw[0], sizeof raw0) == 0;
         MPI_Allreduce(&mine, &same, 1, MPI_INT, MPI_LAND, comm);
         free(ref);
         trainer_free(&t);
@@ -111,6 +111,12 @@ int main(int argc, char **argv)
     invariance("sgd(alpha=0.05) / sgd(alpha=0.01, mu=0.5, clip=on, clip_scope=global)");
     invariance("rmsprop(alpha=1e-3) / sgd(alpha=1e-4) / sgd(alpha=1e-6)");
     invariance("adagrad(alpha=0.05) / sgd(alpha=0.1, clip=on)");
+    /* any optimizer at any level, and gdtuo's variants */
+    invariance("sgd(alpha=0.05) / adam(alpha=1e-3)");
+    invariance("adam / adam(alpha=1e-4) / sgd(alpha=1e-4)");
+    invariance("rmsprop(alpha=1e-3) / adagrad(alpha=1e-4) / sgd(alpha=1e-4)");
+    invariance("adam_baydin / sgd(alpha=1e-3)");
+    invariance("sgd(alpha=0.05, per_tensor=on) / sgd(alpha=1e-3)");
     dataset_free(&ds);
     int code = rank == 0 ? tap_done() : 0;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);

@@ -12,7 +12,7 @@
 typedef struct {
     hc_opt_kind kind;
     double eff[HC_MAX_HYPER];
-    int clip, clip_global;
+    int clip, clip_global, per_tensor;
 } want_level;
 
 typedef struct {
@@ -37,20 +37,18 @@ static const char *printable(const char *text, char *buf, size_t size)
     return buf;
 }
 
-/* Hyperparameters per kind, in optim1_names() order. */
-static int n_hyper(hc_opt_kind k)
-{
-    static const int n[] = {[OPT_SGD] = 2, [OPT_ADAM] = 3, [OPT_ADAGRAD] = 1, [OPT_RMSPROP] = 2};
-    return n[k];
-}
+/* Keys per kind, in the descriptor's order. */
+static int n_keys(hc_opt_kind k) { return optim_desc(k)->n_keys; }
 
 /* Levels equal: kind, the kind's values exactly (strtod rounds like the literals),
  * unused slots zero, switches. */
 static int level_equal(const hc_level_spec *a, const want_level *b)
 {
-    if (a->kind != b->kind || a->clip != b->clip || a->clip_global != b->clip_global) return 0;
+    if (a->kind != b->kind || a->clip != b->clip || a->clip_global != b->clip_global ||
+        a->per_tensor != b->per_tensor)
+        return 0;
     for (int h = 0; h < HC_MAX_HYPER; h++)
-        if (a->eff[h] != (h < n_hyper(b->kind) ? b->eff[h] : 0.0)) return 0;
+        if (a->eff[h] != (h < n_keys(b->kind) ? b->eff[h] : 0.0)) return 0;
     return 1;
 }
 
@@ -59,16 +57,18 @@ static int spec_equal(const hc_stack_spec *a, const hc_stack_spec *b)
     if (a->n_levels != b->n_levels) return 0;
     for (int k = 0; k < a->n_levels; k++) {
         const hc_level_spec *l = &b->level[k];
-        want_level w = {l->kind, {l->eff[0], l->eff[1], l->eff[2]}, l->clip, l->clip_global};
+        want_level w = {l->kind, {l->eff[0], l->eff[1], l->eff[2]}, l->clip, l->clip_global,
+                        l->per_tensor};
         if (!level_equal(&a->level[k], &w)) return 0;
     }
     return 1;
 }
 
-#define SGD(a, m, c, g) {OPT_SGD, {a, m, 0}, c, g}
-#define ADAM(a, b1, b2) {OPT_ADAM, {a, b1, b2}, 0, 0}
-#define ADAGRAD(a) {OPT_ADAGRAD, {a, 0, 0}, 0, 0}
-#define RMSPROP(a, g) {OPT_RMSPROP, {a, g, 0}, 0, 0}
+#define SGD(a, m, c, g) {OPT_SGD, {a, m, 0}, c, g, 0}
+#define ADAM(a, b1, b2) {OPT_ADAM, {a, b1, b2}, 0, 0, 0}
+#define ADAGRAD(a) {OPT_ADAGRAD, {a, 0, 0}, 0, 0, 0}
+#define RMSPROP(a, g) {OPT_RMSPROP, {a, g, 0}, 0, 0, 0}
+#define SGD_PER_TENSOR(a) {OPT_SGD, {a, 0, 0}, 0, 0, 1}
 
 static const good_case GOOD[] = {
     {"adam / sgd(alpha=1e-3, clip=on)", 2, {ADAM(0.001, 0.9, 0.999), SGD(1e-3, 0, 1, 0)}},
@@ -92,6 +92,16 @@ static const good_case GOOD[] = {
     {"sgd(mu=0.999)/sgd(clip_scope=global)", 2, {SGD(0.01, 0.999, 0, 0), SGD(0.01, 0, 0, 1)}},
     {"sgd/sgd(clip=ON, clip_scope=Per-Hyper)", 2, {SGD(0.01, 0, 0, 0), SGD(0.01, 0, 1, 0)}},
     {"adam/sgd(alpha=+1.5e+0,mu=.5)", 2, {ADAM(0.001, 0.9, 0.999), SGD(1.5, 0.5, 0, 0)}},
+    /* any optimizer at any level (gdtuo), and gdtuo's variants */
+    {"sgd / adam", 2, {SGD(0.01, 0, 0, 0), ADAM(0.001, 0.9, 0.999)}},
+    {"adam / adam / sgd(alpha=1e-4)", 3,
+     {ADAM(0.001, 0.9, 0.999), ADAM(0.001, 0.9, 0.999), SGD(1e-4, 0, 0, 0)}},
+    {"rmsprop / adagrad", 2, {RMSPROP(0.01, 0.99), ADAGRAD(0.01)}},
+    {"Adam_Baydin(beta1=0.8) / sgd", 2,
+     {{OPT_ADAM_BAYDIN, {0.001, 0.8, 0.999}, 0, 0, 0}, SGD(0.01, 0, 0, 0)}},
+    {"rmsprop_alpha(gamma=0.5)", 1, {{OPT_RMSPROP_ALPHA, {0.01, 0.5, 0}, 0, 0, 0}}},
+    {"sgd(per_tensor=on) / sgd(per_tensor=ON, alpha=1e-3)", 2,
+     {SGD_PER_TENSOR(0.01), {OPT_SGD, {1e-3, 0, 0}, 0, 0, 1}}},
 };
 
 static const bad_case BAD[] = {
@@ -101,8 +111,13 @@ static const bad_case BAD[] = {
     {"adam //sgd", 7, "empty level 2"},
     {"adam /", 7, "empty level 2"},
     {"/adam", 1, "empty level 1"},
-    {"sgd / adam", 7, "level 2 is adam: only sgd can sit above level 1"},
-    {"adam / sgd / rmsprop", 14, "level 3 is rmsprop"},
+    {"adam / adam(clip=on)", 13, "clip is only for sgd at level >= 2, not adam at level 2: "
+                                 "the clipping paper's clip is part of SGD's step"},
+    {"sgd / sgd / rmsprop(clip_scope=global)", 21, "clip_scope is only for sgd at level >= 2"},
+    {"adam(per_tensor=on)", 6, "per_tensor is only for sgd"},
+    {"sgd(per_tensor=on, mu=0.5)", 1, "per_tensor=on has no momentum (mu must be 0)"},
+    {"sgd(per_tensor=yes)", 16, "bad value 'yes' for per_tensor (expected on or off)"},
+    {"adam_baydin(mu=0.9)", 13, "unknown key 'mu' for adam_baydin (valid: alpha, beta1, beta2)"},
     {"adam(mu=0.9)", 6, "unknown key 'mu' for adam (valid: alpha, beta1, beta2)"},
     {"sgd/sgd(gamma=1)", 9, "valid: alpha, mu, clip, clip_scope"},
     {"sgd(alpha=1, alpha=2)", 14, "duplicate key 'alpha'"},
@@ -224,6 +239,9 @@ static void test_format(void)
         {"adagrad()/sgd(alpha=0.3333333333333333)",
          "adagrad(alpha=0.01) / sgd(alpha=0.33333333333333331, mu=0, clip=off)"},
         {"rmsprop", "rmsprop(alpha=0.01, gamma=0.99)"},
+        {"sgd(per_tensor=on) / adam_baydin / rmsprop_alpha",
+         "sgd(alpha=0.01, mu=0, per_tensor=on) / adam_baydin(alpha=0.001, beta1=0.9, "
+         "beta2=0.999) / rmsprop_alpha(alpha=0.01, gamma=0.99)"},
     };
     char buf[1024];
 
@@ -250,9 +268,9 @@ static void test_format(void)
 
     /* Doubles that need all 17 digits, built without the parser. */
     hc_level_spec lv[3] = {
-        {OPT_ADAM, {1.0 / 3, nextafter(0.9, 1), nextafter(0.999, 0)}, 0, 0},
-        {OPT_SGD, {nextafter(1e-3, 1), 0.1 * 3, 0}, 1, 1},
-        {OPT_SGD, {5e-324, 0x1p-30, 0}, 0, 0},
+        {OPT_ADAM, {1.0 / 3, nextafter(0.9, 1), nextafter(0.999, 0)}, 0, 0, 0},
+        {OPT_SGD, {nextafter(1e-3, 1), 0.1 * 3, 0}, 1, 1, 0},
+        {OPT_SGD, {5e-324, 0x1p-30, 0}, 0, 0, 0},
     };
     hc_stack_spec made = {3, lv};
     round_trip(&made, "of exact doubles");
