@@ -305,6 +305,35 @@ static void test_tall(void)
     ok(s.n_levels == 0 && s.level == NULL, "stack_spec_free zeroes and is safe twice");
 }
 
+/* The README's grammar table lists every optimizer of the table with its keys and
+ * defaults: "| `adam` | `alpha`=0.001, `beta1`=0.9, ...". */
+static void readme_lists_the_table(void)
+{
+    const char *dir = getenv("srcdir");
+    char path[4096], *text = NULL;
+    snprintf(path, sizeof path, "%s/README.md", dir ? dir : ".");
+    FILE *f = fopen(path, "rb");
+    size_t n = 0;
+    if (f && (text = calloc(1, 1 << 20))) n = fread(text, 1, (1 << 20) - 1, f);
+    if (f) fclose(f);
+    ok(n > 0, "README.md read from %s", path);
+    for (int k = 0; n > 0 && k < OPT_COUNT; k++) {
+        const hc_optim_desc *o = optim_desc((hc_opt_kind)k);
+        char want[96], *row, *end;
+        snprintf(want, sizeof want, "| `%s` | ", o->name);
+        row = strstr(text, want);
+        end = row ? strchr(row, '\n') : NULL;
+        int all = row && end;
+        for (int h = 0; all && h < o->n_keys; h++) {
+            snprintf(want, sizeof want, "`%s`=%g", o->key[h].name, o->key[h].def);
+            char *at = strstr(row, want);
+            all = at && at < end;
+        }
+        ok(all, "README's stack grammar has %s with every key and default", o->name);
+    }
+    free(text);
+}
+
 int main(void)
 {
     test_good();
@@ -312,5 +341,6 @@ int main(void)
     test_long_message();
     test_format();
     test_tall();
+    readme_lists_the_table();
     return tap_done();
 }
