@@ -11,7 +11,7 @@
 
 /* Inlined into both callers with a constant learn_betas: Adam's loop is unchanged and
  * adam_baydin's loses the beta derivatives. */
-static inline void adam_kernel(hc_optim *o, hc_real *restrict w, const hc_real *restrict g,
+static inline __attribute__((always_inline)) void adam_kernel(hc_optim *o, hc_real *restrict w, const hc_real *restrict g,
                                const int learn_betas)
 {
     const long n = ++o->steps;

@@ -12,7 +12,7 @@
 
 #define EPS 1e-8
 
-static inline void rmsprop_kernel(hc_optim *o, hc_real *restrict w, const hc_real *restrict g,
+static inline __attribute__((always_inline)) void rmsprop_kernel(hc_optim *o, hc_real *restrict w, const hc_real *restrict g,
                                   const int learn_gamma)
 {
     /* gdtuo's RMSPropAlpha keeps gamma a Python float: 1 - gamma is then a double */
