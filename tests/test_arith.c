@@ -17,6 +17,16 @@
 
 #define N 6
 
+/* Adam with the defaults (0.001, 0.9, 0.999) over N weights. */
+static void adam_default(hc_optim *o, hc_err *e)
+{
+    static const double eff[3] = {0.001, 0.9, 0.999};
+    static size_t begin[2] = {0, N};
+    static const char *const name[1] = {"w"};
+    static const hc_targets targets = {N, 1, begin, name};
+    optim_init(o, OPT_ADAM, eff, 0, &targets, 0, e);
+}
+
 #if !HC_REAL_IS_DOUBLE
 static const float grads[3][N] = {
     {0.5f, -1e-3f, 3e-6f, 0.0f, 2.0f, -0.25f},
@@ -91,11 +101,7 @@ static void adam_in_float32(void)
 {
     hc_optim o;
     hc_err e;
-    const double eff[3] = {0.001, 0.9, 0.999};
-    size_t begin[2] = {0, N};
-    const char *const name[1] = {"w"};
-    const hc_targets targets = {N, 1, begin, name};
-    optim_init(&o, OPT_ADAM, eff, 0, &targets, 0, &e);
+    adam_default(&o, &e);
     ok(optim_effective(&o, 2) == (double)0.999f && (float)(1 - (float)optim_effective(&o, 2)) == 0.000999987125f,
        "beta2 = 0.999 is the float32 0.99900001287 (%.11f), 1 - beta2 = 0.000999987125",
        optim_effective(&o, 2));
@@ -148,11 +154,7 @@ static void double_stays_double(void)
 {
     hc_optim o;
     hc_err e;
-    const double eff[3] = {0.001, 0.9, 0.999};
-    size_t begin[2] = {0, N};
-    const char *const name[1] = {"w"};
-    const hc_targets targets = {N, 1, begin, name};
-    optim_init(&o, OPT_ADAM, eff, 0, &targets, 0, &e);
+    adam_default(&o, &e);
     double b2 = optim_effective(&o, 2);
     ok(fabs(b2 - 0.999) < 1e-15 && b2 != (double)0.999f && optim_effective(&o, 0) == 0.001,
        "double build: beta2 = 0.999 to 1e-15 (%.17g), alpha = 0.001, not their float32 values", b2);
