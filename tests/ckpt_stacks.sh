@@ -38,4 +38,7 @@ t "adam at level 2: /state/level2 holds its raw alpha, beta1, beta2 and its m, v
 h5ls -r "$dir/s5-1-fullm.h5" > "$dir/lsm.out" 2>&1
 t "per_tensor: one metrics column group per weight tensor (alpha.fc1.weight ... alpha.fc2.bias)" \
   'for x in fc1.weight fc1.bias fc2.weight fc2.bias; do grep -q "/steps/level1/alpha.$x/grad" "$dir/lsm.out" || exit 1; done' "$dir/lsm.out"
+h5ls -r "$dir/s1-1-fullm.h5" > "$dir/lsa.out" 2>&1
+t "adam at level 2: metrics columns /steps/level2/{alpha,beta1,beta2}/{value,grad,clipped,threshold}" \
+  'for h in alpha beta1 beta2; do for q in value grad clipped threshold; do grep -q "/steps/level2/$h/$q " "$dir/lsa.out" || exit 1; done; done' "$dir/lsa.out"
 echo "1..$i"
