@@ -73,6 +73,7 @@ int main(int argc, char **argv)
     every("sgd(alpha=0.05, per_tensor=on) / sgd(alpha=1e-3)");
     every("rmsprop_alpha(alpha=0.01, gamma=0.9) / sgd(alpha=1e-4, per_tensor=on) / adam(alpha=1e-4)");
     every("sgd(alpha=0.05, mu=0.9) / rmsprop(alpha=1e-3) / adam_baydin(alpha=1e-4)");
+    every("adagrad(alpha=0.05) / rmsprop_alpha(alpha=1e-4, gamma=0.9) / adagrad(alpha=1e-4)");
     dataset_free(&ds);
     MPI_Finalize();
     return tap_done();
