@@ -14,7 +14,7 @@ static void same_spec(const hc_stack_spec *a, const hc_stack_spec *b, const char
     for (int k = 0; k < a->n_levels; k++) {
         const hc_level_spec *x = &a->level[k], *y = &b->level[k];
         FUZZ_CHECK(x->kind == y->kind && x->clip == y->clip && x->clip_global == y->clip_global &&
-                   memcmp(x->eff, y->eff, sizeof x->eff) == 0,
+                   x->per_tensor == y->per_tensor && memcmp(x->eff, y->eff, sizeof x->eff) == 0,
                    "level %d differs after format+parse: %s", k + 1, text);
     }
 }

@@ -90,6 +90,10 @@ stacks = {
     "duplicate-key": "sgd(alpha=1, alpha=2)",
     "empty-level": "adam //sgd",
     "many-levels": " / ".join(["sgd"] * 40),
+    "mixed-tower": "rmsprop / adagrad(alpha=1e-4) / adam / sgd(alpha=1e-4, clip=on)",
+    "variants": "adam_baydin(beta1=0.8) / rmsprop_alpha / sgd(per_tensor=on, clip=on)",
+    "per-tensor-momentum": "sgd(per_tensor=on, mu=0.5)",
+    "clip-on-adam": "sgd / adam(clip=on)",
 }
 for name, text in stacks.items():
     put("fuzz_stack", name, text)
