@@ -16,7 +16,7 @@
 # their /etc/netns entries, files. Needs root (namespaces); without it every point is
 # reported as SKIP with the reason.
 set -u
-: "${HYPERCLIP:=./hyperclip}" "${TESTBIN:=tests}" "${MPIRUN:=mpirun}" "${H5DIFF:=h5diff}"
+: "${HYPERCLIP:=./hyperclip}" "${TESTBIN:=tests}" "${MPIRUN:=mpirun}" "${H5DIFF:=h5diff}" "${srcdir:=.}"
 HYPERCLIP=$(cd "$(dirname "$HYPERCLIP")" && pwd)/$(basename "$HYPERCLIP")
 POINTS=15
 i=0
@@ -35,77 +35,29 @@ wait_for() {
     until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.2; done
 }
 
-# ---- can this machine make namespaces? ------------------------------------------------
-[ "$(id -u)" -eq 0 ] || skip_all "needs root to make network namespaces (running as uid $(id -u))"
-for c in ip unshare mount; do
-    command -v "$c" >/dev/null 2>&1 || skip_all "no '$c' command (iproute2, util-linux)"
-done
-prefix=hcmn-$$                     # every namespace of this run starts with it
-probe=$prefix-probe
-if ! ip netns add "$probe" 2>/dev/null; then skip_all "ip netns add failed: no network namespaces here"; fi
-if ! ip netns exec "$probe" unshare --uts --mount true 2>/dev/null; then
-    ip netns del "$probe"; skip_all "unshare --uts --mount failed: no UTS or mount namespaces here"
-fi
-ip netns del "$probe"
-
+# ---- the emulated cluster ------------------------------------------------------------
+NETNS_PREFIX=hcmn-$$
+# shellcheck source=tests/netns.sh
+. "$srcdir/tests/netns.sh"
+netns_usable || skip_all "$NETNS_WHY"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1   # root, as checked above
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hc-multinode.XXXXXX") || exit 1
 NODES="node1 node2 node3"
-SUBNET=10.77.0.0/24
-addr() { echo "10.77.0.${1#node}"; }
-ns() { echo "$prefix-$1"; }
+SUBNET=$NETNS_SUBNET
 
-# Teardown, always: the processes in our namespaces (by PID), then the namespaces and their
-# /etc/netns entries (by name), then the folder. Safe to run twice.
+# Teardown, always: processes, namespaces and /etc/netns entries (netns_down), the folder.
 teardown() {
-    local n pids
-    for n in $NODES sw; do
-        pids=$(ip netns pids "$(ns $n)" 2>/dev/null)
-        # shellcheck disable=SC2086
-        [ -n "$pids" ] && kill -9 $pids 2>/dev/null
-    done
-    for n in $NODES sw; do
-        ip netns del "$(ns $n)" 2>/dev/null
-        rm -rf "/etc/netns/$(ns $n)"
-    done
+    netns_down
     # a mount point left busy by a process still ending: try the folder again shortly
     rm -rf "$tmp" 2>/dev/null || { sleep 1; rm -rf "$tmp"; }
 }
 trap teardown EXIT
 trap 'exit 1' INT TERM HUP
 
-# ---- the emulated cluster ------------------------------------------------------------
-made=1
-ip netns add "$(ns sw)" && ip -n "$(ns sw)" link add br0 type bridge &&
-    ip -n "$(ns sw)" link set br0 up || made=0
-hosts="127.0.0.1 localhost"
-for n in $NODES; do hosts="$hosts
-$(addr $n) $n"; done
-for n in $NODES; do
-    k=${n#node}
-    ip netns add "$(ns $n)" &&
-    ip -n "$(ns sw)" link add "port$k" type veth peer name eth0 netns "$(ns $n)" &&
-    ip -n "$(ns sw)" link set "port$k" master br0 up &&
-    ip -n "$(ns $n)" addr add "$(addr $n)/24" dev eth0 &&
-    ip -n "$(ns $n)" link set eth0 up && ip -n "$(ns $n)" link set lo up || made=0
-    # `ip netns exec` binds /etc/netns/NAME/hosts over /etc/hosts: the nodes know each other
-    mkdir -p "/etc/netns/$(ns $n)" && echo "$hosts" > "/etc/netns/$(ns $n)/hosts" || made=0
-    mkdir -p "$tmp/$n/data" "$tmp/$n/ckpt" "$tmp/$n/shm" "$tmp/$n/session" || made=0
-done
+if ! netns_up $NODES; then not_ok "could not build the emulated nodes"; echo "1..$i"; exit 1; fi
+for n in $NODES; do mkdir -p "$tmp/$n/data" "$tmp/$n/ckpt" "$tmp/$n/shm" "$tmp/$n/session"; done
 mkdir -p "$tmp/local" "$tmp/shared"
-[ $made = 1 ] || { not_ok "could not build the emulated nodes"; echo "1..$i"; exit 1; }
-
-# What a node can reach: its loopback and eth0 on the test's subnet, no route elsewhere.
-confined() {
-    local n links routes
-    for n in $NODES; do
-        links=$(ip -n "$(ns $n)" -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ')
-        routes=$(ip -n "$(ns $n)" route show | tr '\n' ';')
-        [ "$links" = "eth0 lo " ] && [ "$routes" = "$SUBNET dev eth0 proto kernel scope link src $(addr $n) ;" ] ||
-            { echo "# $n: links '$links' routes '$routes'"; return 1; }
-    done
-}
-check "3 nodes ($NODES) on a bridge, $SUBNET; each has only lo and eth0 and no route off the subnet" confined
+check "3 nodes ($NODES) on a bridge, $SUBNET; each has only lo and eth0 and no route off the subnet" netns_confined
 
 # The launcher agent: `agent HOST CMDLINE` runs CMDLINE (a shell command line, as mpirun
 # hands it to ssh) on HOST: its network namespace, a UTS namespace named HOST, and a mount
@@ -116,7 +68,7 @@ cat > "$tmp/agent" <<EOF
 run=eval; [ "\$1" = --argv ] && { run=exec; shift; }
 host=\$1; shift
 [ \$run = eval ] && set -- "\$*"
-exec ip netns exec "$prefix-\$host" unshare --uts --mount sh -c '
+exec ip netns exec "$NETNS_PREFIX-\$host" unshare --uts --mount sh -c '
     hostname "\$1" && mount --bind "$tmp/\$1" "$tmp/local" || exit 1
     run=\$2; shift 2
     if [ \$run = eval ]; then eval "\$1"; else exec "\$@"; fi' sh "\$host" "\$run" "\$@"
@@ -152,10 +104,6 @@ else comment < "$tmp/launch.err"; not_ok "launcher: hostname on 6 ranks printed 
 for n in node2 node3; do cp "$tmp/node1/data/"* "$tmp/$n/data/"; done
 train=("$HYPERCLIP" train --data "$tmp/local/data" --stack 'adam / sgd(alpha=1e-3, clip=on)'
        --batch 32 --seed 5 --progress never)
-eth0_bytes() {  # eth0_bytes NODE: bytes received + sent on NODE's eth0
-    ip netns exec "$(ns $1)" cat /sys/class/net/eth0/statistics/rx_bytes \
-        /sys/class/net/eth0/statistics/tx_bytes | awk '{s += $1} END {print s}'
-}
 
 # The reference: one node, 4 ranks (shared memory only).
 mpirun_on "$tmp/hosts1x4" 4 "${train[@]}" --epochs 3 \
@@ -163,10 +111,10 @@ mpirun_on "$tmp/hosts1x4" 4 "${train[@]}" --epochs 3 \
 if [ $code -eq 0 ]; then ok "reference: 1 node x 4 ranks, 3 epochs, exit 0"
 else comment < "$tmp/ref.out"; not_ok "reference run failed (exit $code)"; fi
 
-before=$(eth0_bytes node2)
+before=$(netns_eth0_bytes node2)
 mpirun_on "$tmp/hosts2x2" 4 "${train[@]}" --epochs 3 --checkpoint "$tmp/local/ckpt/run.h5" \
     --metrics "$tmp/shared/two.h5" >"$tmp/two.out" 2>&1; code=$?
-moved=$(( $(eth0_bytes node2) - before ))
+moved=$(( $(netns_eth0_bytes node2) - before ))
 if [ $code -eq 0 ] && grep -q "4 ranks" "$tmp/two.out"; then
     ok "2 nodes x 2 ranks over TCP: exit 0, $moved bytes through node2's eth0"
 else comment < "$tmp/two.out"; not_ok "2-node run failed (exit $code)"; fi
@@ -201,7 +149,7 @@ job=$!
 ckpt_or_ended() { [ -s "$tmp/node1/ckpt/kill.h5" ] || ! kill -0 "$job" 2>/dev/null; }
 if wait_for 60 ckpt_or_ended && kill -0 "$job" 2>/dev/null; then
     sleep 0.3
-    victims=$(ip netns pids "$(ns node2)" | tr '\n' ' ')
+    victims=$(netns_pids node2)
     # shellcheck disable=SC2086
     kill -9 $victims 2>/dev/null
     start=$SECONDS
@@ -214,8 +162,8 @@ else
     wait "$job"; comment < "$tmp/kill.out"; not_ok "no running job with a checkpoint within 60 s"
 fi
 left=""
-for n in $NODES; do left="$left$(ip netns pids "$(ns $n)" | tr '\n' ' ')"; done
-check "nothing left running on any node (${left:-no pids})" test -z "$left"
+for n in $NODES; do left="$left$(netns_pids $n)"; done
+check "nothing left running on any node (${left:-no pids})" test -z "${left// /}"
 tail -3 "$tmp/kill.out" | comment
 at=$("$HYPERCLIP" info "$tmp/node1/ckpt/kill.h5" 2>&1 | sed -n 's/.*step[ =:]*\([0-9][0-9]*\).*/\1/p' | head -1)
 check "the checkpoint left is complete: hyperclip info reads it (step ${at:-?}), no temporary file beside it" \
@@ -240,10 +188,7 @@ else echo "$out" | head -8 | comment; not_ok "final weights differ from the unin
 # ---- cleanup, checked ----------------------------------------------------------------
 teardown
 gone=1
-for n in $NODES sw; do
-    ip netns list | grep -q "^$(ns $n)\b" && gone=0
-    [ -e "/etc/netns/$(ns $n)" ] && gone=0
-done
+netns_gone || gone=0
 [ -e "$tmp" ] && gone=0
 check "cleanup: no namespace, /etc/netns entry or file of this test left" test $gone = 1
 echo "# took $SECONDS s"
