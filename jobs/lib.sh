@@ -108,7 +108,7 @@ hc_launcher() {
 hc_banner() {
     hc_traps
     hc_log "start on $(hostname -s): SLURM_RESTART_COUNT=${SLURM_RESTART_COUNT:-0}" \
-        "ntasks=${SLURM_NTASKS:-?}${SLURM_ARRAY_TASK_ID:+ array_task=$SLURM_ARRAY_TASK_ID}"
+        "ntasks=${SLURM_NTASKS:-?} nodes=${SLURM_JOB_NODELIST:-?}${SLURM_ARRAY_TASK_ID:+ array_task=$SLURM_ARRAY_TASK_ID}"
 }
 
 # hc_run CMD ARGS... : runs the command (mpirun ...) in the background and waits for it to
@@ -128,6 +128,7 @@ hc_run() {
         HC_RC=$HC_EX_TEMPFAIL
         return
     fi
+    hc_log "run: $*"
     "$@" &
     HC_PID=$!
     # A signal that came between the start and the line above is passed on now.

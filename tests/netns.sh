@@ -29,7 +29,7 @@ netns_usable() {
     if [ "$(id -u)" -ne 0 ]; then
         NETNS_WHY="needs root to make network namespaces (running as uid $(id -u))"; return 1
     fi
-    for c in ip unshare mount; do
+    for c in ip unshare nsenter mount; do
         command -v "$c" >/dev/null 2>&1 || { NETNS_WHY="no '$c' command (iproute2, util-linux)"; return 1; }
     done
     if ! ip netns add "$probe" 2>/dev/null; then
@@ -78,11 +78,15 @@ netns_confined() {
     done
 }
 
-# netns_run NODE CMD ARGS... : runs the command on NODE (head or a node), hostname NODE.
+# netns_run NODE CMD ARGS... : runs the command on NODE (head or a node): its network
+# namespace, hostname NODE, the hosts file naming the nodes. Unlike `ip netns exec` it
+# keeps the host's /sys (slurmd wants its cgroup mounts there).
 netns_run() {
     local n=$1
     shift
-    ip netns exec "$(netns_name "$n")" unshare --uts sh -c 'hostname "$1" && shift && exec "$@"' sh "$n" "$@"
+    nsenter --net="/run/netns/$(netns_name "$n")" unshare --uts --mount sh -c \
+        'mount --bind "$1" /etc/hosts && hostname "$2" && shift 2 && exec "$@"' \
+        sh "/etc/netns/$(netns_name "$n")/hosts" "$n" "$@"
 }
 
 # netns_pids NODE : the processes in NODE's network namespace.
@@ -91,7 +95,7 @@ netns_pids() { ip netns pids "$(netns_name "$1")" 2>/dev/null | tr '\n' ' '; }
 # netns_eth0_bytes NODE : bytes received + sent on NODE's eth0.
 netns_eth0_bytes() {
     ip netns exec "$(netns_name "$1")" cat /sys/class/net/eth0/statistics/rx_bytes \
-        /sys/class/net/eth0/statistics/tx_bytes | awk '{s += $1} END {print s}'
+        /sys/class/net/eth0/statistics/tx_bytes | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 
 # netns_down : kill -9 every process in the namespaces (by PID), delete the namespaces and
