@@ -31,14 +31,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hc_train_opts o;
     int help = -1;
     hc_err e = {0};
-    int rc = cli_parse_train(argc, argv, &o, &help, &e);
+    hc_given given;
+    int rc = cli_parse_train(argc, argv, &o, &given, &help, &e);
     if (rc == 0) {
         FUZZ_CHECK(help == 0 || help == 1, "help %d", help);
         FUZZ_CHECK(o.epochs >= 1 && o.epochs <= 1000000, "epochs %d", o.epochs);
         FUZZ_CHECK(o.batch >= 1 && o.batch <= (1 << 24), "batch %d", o.batch);
         FUZZ_CHECK(o.threads >= 1 && o.threads <= 1024, "threads %d", o.threads);
         FUZZ_CHECK(o.seed >= 0 && o.max_steps >= 0 && o.checkpoint_every >= 0, "negative count");
-        FUZZ_CHECK(!o.checkpoint_every || o.checkpoint_path, "--checkpoint-every without a file");
+        FUZZ_CHECK(!o.checkpoint_every || o.checkpoint_path || o.resume_path, "--checkpoint-every without a file");
         FUZZ_CHECK(!o.resume_if_exists || o.resume_path, "--resume-if-exists without a file");
         FUZZ_CHECK(o.progress >= -1 && o.progress <= 1, "progress %d", o.progress);
         const char *strs[] = {o.data_path, o.dataset_name, o.model_name, o.stack_text,
@@ -58,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     hc_eval_opts eo;
     memset(&e, 0, sizeof e);
-    rc = cli_parse_eval(argc, argv, &eo, &help, &e);
+    rc = cli_parse_eval(argc, argv, &eo, &given, &help, &e);
     if (rc == 0) {
         FUZZ_CHECK(help || (eo.checkpoint_path && eo.checkpoint_path[0]), "eval without --checkpoint");
         FUZZ_CHECK(eo.threads >= 1 && eo.threads <= 1024, "threads %d", eo.threads);

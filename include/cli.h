@@ -16,9 +16,18 @@ typedef struct {
     int private_data;              /* --private-data */
 } hc_eval_opts;
 
+/* The options given on the command line (a resume takes the others from the checkpoint). */
+typedef struct {
+    const char *name[40];
+    int n;
+} hc_given;
+/* 1 when --NAME was given (NAME without the dashes). */
+int cli_given(const void *given, const char *name);
+
 /* Parses argv[0..argc) (the words after "train"). Sets *help when --help was given. */
-int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *e);
-int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e);
+int cli_parse_train(int argc, char **argv, hc_train_opts *o, hc_given *given, int *help,
+                    hc_err *e);
+int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, hc_given *given, int *help, hc_err *e);
 
 /* 1 when a word is -h or --help: the command then prints its usage and does nothing else. */
 int cli_wants_help(int argc, char **argv);

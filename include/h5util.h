@@ -42,4 +42,13 @@ hid_t h5_ordered_cpl(hid_t class_id, int attrs);
  * (h5py, hyperclip info) must not make the trainer's next write fail. */
 hid_t h5_fapl_nolock(void);
 
+/* A scalar attribute holding a variable-length UTF-8 string (h5py reads it as str). */
+int h5_put_string(hid_t loc, const char *name, const char *value);
+/* A scalar string attribute, fixed-length (files of hyperclip 1.x) or variable-length,
+ * as a new malloc'd string in *out. -1 when missing, not a single string, or
+ * unreadable; *out is then NULL. */
+int h5_get_string(hid_t loc, const char *name, char **out);
+/* The "description" and "unit" attributes every dataset hyperclip writes carries. */
+int h5_describe(hid_t obj, const char *description, const char *unit);
+
 #endif

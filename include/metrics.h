@@ -8,11 +8,13 @@
 #ifndef HC_METRICS_H
 #define HC_METRICS_H
 #include "error.h"
+#include "runrec.h"
 
 typedef struct {
     const char *stack, *dataset, *model, *version, *normalization;
     long seed;
     int nranks, global_batch;
+    const hc_run_record *record;    /* when given, written instead of the fields above */
 } hc_run_attrs;
 
 #define HC_EPOCH_COLS 5   /* train_loss, test_loss, test_error, seconds, samples_per_second */

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "metrics.h"
 #include "model.h"
+#include "runrec.h"
 #include "stack.h"
 
 typedef struct {
@@ -39,6 +40,9 @@ typedef struct {
     int progress;               /* -1 auto (a terminal), 0 never, 1 always */
     int quiet;                  /* no per-epoch lines (tests) */
     int private_data;           /* --private-data: one copy of the data set per rank */
+    int overwrite;              /* --overwrite: an existing checkpoint/metrics file may be replaced */
+    int new_metrics;            /* --new-metrics: a resume starts a new metrics file */
+    const hc_run_record *record; /* provenance (command, hosts, ...); NULL: none */
 } hc_train_opts;
 
 void train_opts_defaults(hc_train_opts *o);
@@ -66,7 +70,8 @@ typedef struct {
     int resumed;
     int ckpt_writes;
     double ckpt_seconds;
-    char stack_canon[1024];
+    char *stack_canon;          /* the stack in canonical form, any length */
+    hc_run_record record;       /* written to the checkpoint and the metrics file */
     /* metrics (rank 0 only) */
     int n_cols;
     char **cols;

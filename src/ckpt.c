@@ -5,13 +5,16 @@
 #include <hdf5.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "files.h"
 #include "h5util.h"
 #include "model_io.h"
+#include "runrec.h"
 
 #define H5T_REAL (HC_REAL_IS_DOUBLE ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT)
 
@@ -36,10 +39,16 @@ static int fail(ctx *c, const char *fmt, ...)
 static int put_array(hid_t g, const char *name, hid_t type, const void *v, size_t n)
 {
     hsize_t dims = n;
+    char desc[160];
+    const char *unit;
     hid_t space = H5Screate_simple(1, &dims, NULL);
     hid_t ds = H5Dcreate2(g, name, type == H5T_NATIVE_FLOAT ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
                           space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    char path[64];
+    snprintf(path, sizeof path, "/%s", name);
+    runrec_describe_path(path, desc, sizeof desc, &unit);
+    if (rc >= 0 && h5_describe(ds, desc, unit)) rc = -1;
     if (ds >= 0) H5Dclose(ds);
     H5Sclose(space);
     return rc < 0 ? -1 : 0;
@@ -58,19 +67,6 @@ static int put_attr(hid_t obj, const char *name, hid_t type, const void *v)
 
 static int put_long(hid_t obj, const char *name, long v) { return put_attr(obj, name, H5T_NATIVE_LONG, &v); }
 static int put_double(hid_t obj, const char *name, double v) { return put_attr(obj, name, H5T_NATIVE_DOUBLE, &v); }
-
-static int put_str(hid_t obj, const char *name, const char *s)
-{
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, strlen(s) + 1);
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, s);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-    return rc < 0 ? -1 : 0;
-}
 
 static hid_t entry_type(hc_entry_type type)
 {
@@ -96,13 +92,9 @@ static int write_level(hid_t state, const hc_trainer *t, int k)
 
 static int write_state(hid_t f, const hc_trainer *t)
 {
-    int rc = put_str(f, "format", HC_CKPT_FORMAT) || put_long(f, "format_version", HC_CKPT_VERSION) ||
-             put_str(f, "stack", t->stack_canon) || put_str(f, "model", t->model.name) ||
-             put_str(f, "dataset", t->ds->name) || put_str(f, "normalization", t->ds->normalization) ||
-             put_long(f, "global_batch", t->opt.batch) ||
-             put_long(f, "n_train", t->ds->train.n) || put_long(f, "nranks", t->comm.size) ||
-             put_str(f, "version", HC_VERSION) || put_long(f, "seed", t->opt.seed) ||
-             put_long(f, "shuffle", t->opt.shuffle);
+    /* the identity and provenance of the run: runrec.h */
+    int rc = h5_put_string(f, "format", HC_CKPT_FORMAT) ||
+             put_long(f, "format_version", HC_CKPT_VERSION) || runrec_write(f, &t->record);
     hid_t state = H5Gcreate2(f, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (state < 0) return -1;
     rc = rc || put_long(state, "step", t->step) || put_long(state, "epoch", t->epoch) ||
@@ -118,8 +110,10 @@ static int build_image(const hc_trainer *t, void **image, size_t *size, ctx *c)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_core(fapl, 1 << 20, 0);
-    hid_t f = H5Fcreate("hyperclip-checkpoint-image", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    hid_t fcpl = h5_ordered_cpl(H5P_FILE_CREATE, 1);      /* attributes listed as written */
+    hid_t f = H5Fcreate("hyperclip-checkpoint-image", H5F_ACC_TRUNC, fcpl, fapl);
     H5Pclose(fapl);
+    h5_close(fcpl);
     if (f < 0) return fail(c, "%s", "cannot create the in-memory HDF5 file");
     int rc = model_write(f, &t->model, t->param, c->e) ? -2 : write_state(f, t);
     ssize_t n = rc ? -1 : (H5Fflush(f, H5F_SCOPE_GLOBAL), H5Fget_file_image(f, NULL, 0));
@@ -191,6 +185,19 @@ int ckpt_save(const hc_trainer *t, const char *path, hc_err *e)
 
 /* ---- reading ---- */
 
+/* A non-finite number in the state would only show later, as a "divergence". */
+static int check_finite(const void *v, hid_t type, size_t n, const char *what, ctx *c)
+{
+    if (type != H5T_NATIVE_FLOAT && type != H5T_NATIVE_DOUBLE) return 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = type == H5T_NATIVE_FLOAT ? ((const float *)v)[i] : ((const double *)v)[i];
+        if (!isfinite(x))
+            return fail(c, "%s holds a non-finite value (%g at index %zu): not a state to resume "
+                        "from", what, x, i);
+    }
+    return 0;
+}
+
 static int get_array(hid_t g, const char *gname, const char *name, hid_t type, void *v, size_t n, ctx *c)
 {
     char what[96];
@@ -202,6 +209,7 @@ static int get_array(hid_t g, const char *gname, const char *name, hid_t type, v
     int rc = 0;
     if (count != (hssize_t)n) rc = fail(c, "%s has the wrong size for this run", what);
     else if (H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) rc = fail(c, "cannot read %s", what);
+    else rc = check_finite(v, type, n, what, c);
     if (space >= 0) H5Sclose(space);
     if (ds >= 0) H5Dclose(ds);
     return rc;
@@ -216,47 +224,40 @@ static int get_attr(hid_t obj, const char *name, hid_t type, void *v, ctx *c)
     return rc < 0 ? fail(c, "cannot read attribute '%s'", name) : 0;
 }
 
-static int get_str(hid_t obj, const char *name, char *buf, size_t size, ctx *c)
+static int get_str(hid_t obj, const char *name, char **out, ctx *c)
 {
     if (H5Aexists(obj, name) <= 0) return fail(c, "has no attribute '%s' (not a hyperclip checkpoint?)", name);
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t ft = a < 0 ? -1 : H5Aget_type(a);
-    int rc = 0;
-    if (ft < 0 || !h5_attr_is_single(a) || H5Tget_class(ft) != H5T_STRING ||
-        H5Tis_variable_str(ft) > 0 || H5Tget_size(ft) >= size) {
-        rc = fail(c, "attribute '%s' is not a short fixed-length string", name);
-    } else {
-        hid_t mt = H5Tcopy(ft);
-        memset(buf, 0, size);
-        if (H5Aread(a, mt, buf) < 0) rc = fail(c, "cannot read attribute '%s'", name);
-        H5Tclose(mt);
-    }
-    if (ft >= 0) H5Tclose(ft);
-    if (a >= 0) H5Aclose(a);
-    return rc;
+    if (h5_get_string(obj, name, out)) return fail(c, "attribute '%s' is not a string", name);
+    return 0;
 }
 
 /* The run the checkpoint belongs to must be this run. */
 static int check_identity(hid_t f, const hc_trainer *t, ctx *c)
 {
-    char s[1024];
+    char *s = NULL;
     long v;
-    if (get_str(f, "format", s, sizeof s, c)) return c->e->code;
-    if (strcmp(s, HC_CKPT_FORMAT)) return fail(c, "is a '%.100s' file, not a hyperclip checkpoint", s);
+    if (get_str(f, "format", &s, c)) return c->e->code;
+    int other = strcmp(s, HC_CKPT_FORMAT) != 0;
+    if (other) fail(c, "is a '%.100s' file, not a hyperclip checkpoint", s);
+    free(s);
+    if (other) return c->e->code;
     if (get_attr(f, "format_version", H5T_NATIVE_LONG, &v, c)) return c->e->code;
-    if (v != HC_CKPT_VERSION)
-        return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s: format version %ld, this hyperclip reads %d",
-                       c->path, v, HC_CKPT_VERSION);
+    if (v < 1 || v > HC_CKPT_VERSION)
+        return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s: format version %ld, this hyperclip "
+                       "reads versions 1 to %d (a newer hyperclip wrote it?)", c->path, v,
+                       HC_CKPT_VERSION);
     const struct { const char *name, *mine, *flag; } str[] = {
         {"model", t->model.name, "--model"}, {"dataset", t->ds->name, "--dataset"},
         {"stack", t->stack_canon, "--stack"},
         {"normalization", t->ds->normalization, "--normalize"}};
     for (size_t i = 0; i < sizeof str / sizeof *str; i++) {
-        if (get_str(f, str[i].name, s, sizeof s, c)) return c->e->code;
+        if (get_str(f, str[i].name, &s, c)) return c->e->code;
         if (strcmp(s, str[i].mine))
-            return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.300s is of another %s: it has %s '%.200s', "
-                           "this run has '%.200s' (%s)", c->path, str[i].name, str[i].name, s,
-                           str[i].mine, str[i].flag);
+            hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.300s is of another %s: it has %s '%.200s', "
+                    "this run has '%.200s' (%s)", c->path, str[i].name, str[i].name, s,
+                    str[i].mine, str[i].flag);
+        free(s);
+        if (c->e->code) return c->e->code;
     }
     const struct { const char *name; long mine; const char *what; } num[] = {
         {"global_batch", t->opt.batch, "global batch (--batch)"},
@@ -267,7 +268,18 @@ static int check_identity(hid_t f, const hc_trainer *t, ctx *c)
             return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s has another %s: %ld, this run has %ld",
                            c->path, num[i].what, v, num[i].mine);
     }
-    return 0;
+    /* the same sample count is not the same data: version 2 records the contents' hash */
+    if (H5Aexists(f, "train_set_hash") > 0) {
+        char mine[32];
+        runrec_train_hash(t->ds, mine);
+        if (get_str(f, "train_set_hash", &s, c)) return c->e->code;
+        if (strcmp(s, mine))
+            hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.300s was trained on another training set: "
+                    "its hash is %.40s, the one in --data %.300s is %s", c->path, s,
+                    t->opt.data_path ? t->opt.data_path : "", mine);
+        free(s);
+    }
+    return c->e->code;
 }
 
 /* Reads level k's entries; a counter must lie in [0, step] (each counts at most one
@@ -327,8 +339,7 @@ static int read_state(hid_t f, hc_trainer *t, ctx *c)
 int ckpt_load(hc_trainer *t, const char *path, hc_err *e)
 {
     ctx c = {path, e};
-    if (access(path, R_OK))
-        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: %s", path, strerror(errno));
+    if (file_check_input(path, "checkpoint", e)) return e->code;
     h5_quiet_state q = h5_quiet();
     hid_t fapl = h5_fapl_nolock();
     hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;

@@ -59,10 +59,19 @@ static int apply(const option *o, const char *value, hc_err *e)
 
 static int takes_value(arg_kind k) { return k != ARG_FLAG_OFF && k != ARG_FLAG_ON && k != ARG_HELP; }
 
+int cli_given(const void *given, const char *name)
+{
+    const hc_given *g = given;
+    for (int i = 0; i < g->n; i++)
+        if (!strcmp(g->name[i], name)) return 1;
+    return 0;
+}
+
 /* --name value, --name=value; each option at most once; no positional words. */
 static int parse(const char *cmd, int argc, char **argv, const option *table, int n_table,
-                 hc_err *e)
+                 hc_given *given, hc_err *e)
 {
+    given->n = 0;
     unsigned char seen[64] = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = strcmp(argv[i], "-h") ? argv[i] : "--help";
@@ -80,6 +89,8 @@ static int parse(const char *cmd, int argc, char **argv, const option *table, in
         const option *o = &table[found];
         if (seen[found]++)
             return hc_fail(e, HC_ERR_USAGE, "option --%s given twice", o->name);
+        if (given->n < (int)(sizeof given->name / sizeof *given->name))
+            given->name[given->n++] = o->name;
         const char *value = NULL;
         if (takes_value(o->kind)) {
             if (eq) value = eq + 1;
@@ -93,7 +104,8 @@ static int parse(const char *cmd, int argc, char **argv, const option *table, in
     return 0;
 }
 
-int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *e)
+int cli_parse_train(int argc, char **argv, hc_train_opts *o, hc_given *given, int *help,
+                    hc_err *e)
 {
     const char *resume_if = NULL;
     train_opts_defaults(o);
@@ -120,21 +132,26 @@ int cli_parse_train(int argc, char **argv, hc_train_opts *o, int *help, hc_err *
         {"progress", ARG_CHOICE_PROGRESS, &o->progress, 0, 0},
         {"quiet", ARG_FLAG_ON, &o->quiet, 0, 0},
         {"private-data", ARG_FLAG_ON, &o->private_data, 0, 0},
+        {"overwrite", ARG_FLAG_ON, &o->overwrite, 0, 0},
+        {"new-metrics", ARG_FLAG_ON, &o->new_metrics, 0, 0},
         {"help", ARG_HELP, help, 0, 0},
     };
-    if (parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), e)) return e->code;
+    if (parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), given, e))
+        return e->code;
     if (resume_if && o->resume_path)
         return hc_fail(e, HC_ERR_USAGE, "give --resume or --resume-if-exists, not both");
     if (resume_if) {
         o->resume_path = resume_if;
         o->resume_if_exists = 1;
     }
-    if (o->checkpoint_every && !o->checkpoint_path)
+    if (o->checkpoint_every && !o->checkpoint_path && !o->resume_path)
         return hc_fail(e, HC_ERR_USAGE, "--checkpoint-every needs --checkpoint FILE.h5");
+    if (o->new_metrics && !o->resume_path)
+        return hc_fail(e, HC_ERR_USAGE, "--new-metrics is for a resume (--resume FILE.h5)");
     return 0;
 }
 
-int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e)
+int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, hc_given *given, int *help, hc_err *e)
 {
     memset(o, 0, sizeof *o);
     o->data_path = HC_DEFAULT_DATA;
@@ -148,7 +165,8 @@ int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, int *help, hc_err *e)
         {"private-data", ARG_FLAG_ON, &o->private_data, 0, 0},
         {"help", ARG_HELP, help, 0, 0},
     };
-    if (parse("eval", argc, argv, table, (int)(sizeof table / sizeof *table), e)) return e->code;
+    if (parse("eval", argc, argv, table, (int)(sizeof table / sizeof *table), given, e))
+        return e->code;
     if (!*help && !o->checkpoint_path)
         return hc_fail(e, HC_ERR_USAGE, "hyperclip eval needs --checkpoint FILE.h5");
     return 0;
@@ -200,7 +218,14 @@ void cli_train_help(FILE *f)
           "                      end, at the end, on SIGUSR1/SIGTERM, and every --checkpoint-every\n"
           "  --checkpoint-every STEPS  also save every STEPS steps\n"
           "  --resume FILE.h5    continue a checkpointed run exactly where it stopped\n"
+          "                      alone: the checkpoint's own options; options given again must\n"
+          "                      agree, except --epochs, --max-steps, --threads, --progress,\n"
+          "                      --quiet (the data may move: its contents' hash must match)\n"
           "  --resume-if-exists FILE.h5  the same when FILE exists, else start fresh (job scripts)\n"
+          "  --overwrite         replace an existing --checkpoint or --metrics file (without\n"
+          "                      it, a run never replaces one it does not resume)\n"
+          "  --new-metrics       on a resume whose metrics file is gone: start a new one,\n"
+          "                      which records its first step\n"
           "  --threads N         BLIS threads per rank [1]\n"
           "  --progress WHEN     live progress bar: auto (a terminal) | always | never [auto]\n"
           "  --quiet             no per-epoch lines, only the final one\n"
@@ -213,7 +238,9 @@ void cli_eval_help(FILE *f)
 {
     fputs("usage: mpirun -np N hyperclip eval --checkpoint FILE.h5 [options]\n\n"
           "  --checkpoint FILE   a checkpoint or weights file with /model\n"
-          "  --data PATH         data folder [" HC_DEFAULT_DATA "]\n"
+          "  --data PATH         data folder [a checkpoint's own, else " HC_DEFAULT_DATA "]\n"
+          "                      a checkpoint is scored with its own normalization; data of\n"
+          "                      another data set or training set is refused\n"
           "  --dataset NAME      mnist | fashion-mnist (default: inferred)\n"
           "  --threads N         BLIS threads per rank [1]\n"
           "  --private-data      one copy of the data set per rank (default: one per node)\n"

@@ -1,6 +1,7 @@
 /* data.c - loading a data set folder, the pixel lookup table, and batch gathering. */
 #include "data.h"
 #include "data_idx.h"
+#include "files.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,7 @@ int dataset_find_file(const char *dir, const char *name, const char *hint, char 
     for (int i = 0; i < 2; i++) {
         if ((size_t)snprintf(path, size, "%s/%s%s", dir, name, suffix[i]) >= size)
             return hc_fail(e, HC_ERR_RUNTIME, "path too long: %s/%s", dir, name);
-        if (stat(path, &st) == 0) return 0;
+        if (stat(path, &st) == 0) return file_check_input(path, "data file", e);  /* a FIFO would block */
     }
     return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s"
                    FETCH_HINT, dir, name, name, name, dir, hint);

@@ -1,6 +1,7 @@
 /* h5util.c - HDF5 error handling and clean-up shared by metrics, model_io, info, ckpt. */
 #include "h5util.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 h5_quiet_state h5_quiet(void)
@@ -99,4 +100,59 @@ hid_t h5_ordered_cpl(hid_t class_id, int attrs)
         return -1;
     }
     return p;
+}
+
+int h5_put_string(hid_t loc, const char *name, const char *value)
+{
+    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR), a = -1;
+    const char *v = value ? value : "";
+    int rc = -1;
+    if (type >= 0 && space >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
+        H5Tset_cset(type, H5T_CSET_UTF8) >= 0 &&
+        (a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+        H5Awrite(a, type, &v) >= 0)
+        rc = 0;
+    h5_close(a);
+    h5_close(space);
+    h5_close(type);
+    return rc;
+}
+
+int h5_get_string(hid_t loc, const char *name, char **out)
+{
+    *out = NULL;
+    if (H5Aexists(loc, name) <= 0) return -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), ft = a < 0 ? -1 : H5Aget_type(a), mt = -1;
+    int rc = -1;
+    if (ft < 0 || !h5_attr_is_single(a) || H5Tget_class(ft) != H5T_STRING) goto done;
+    if (H5Tis_variable_str(ft) > 0) {
+        char *v = NULL;
+        mt = H5Tcopy(ft);   /* the file's character set: HDF5 does not convert between sets */
+        if (mt >= 0 && H5Aread(a, mt, &v) >= 0 && v) {
+            *out = strdup(v);
+            H5free_memory(v);
+            rc = *out ? 0 : -1;
+        }
+    } else {
+        size_t n = H5Tget_size(ft);
+        char *buf = n > 0 && n < (1u << 24) ? calloc(n + 1, 1) : NULL;
+        mt = H5Tcopy(ft);
+        if (buf && mt >= 0 && H5Aread(a, mt, buf) >= 0) {
+            *out = buf;
+            rc = 0;
+        } else {
+            free(buf);
+        }
+    }
+done:
+    h5_close(mt);
+    h5_close(ft);
+    h5_close(a);
+    return rc;
+}
+
+int h5_describe(hid_t obj, const char *description, const char *unit)
+{
+    return h5_put_string(obj, "description", description) || h5_put_string(obj, "unit", unit)
+               ? -1 : 0;
 }

@@ -9,6 +9,7 @@
 #include "info.h"
 #include <errno.h>
 #include <hdf5.h>
+#include "files.h"
 #include "h5util.h"
 #include <math.h>
 #include <stdlib.h>
@@ -597,11 +598,31 @@ static hid_t open_readonly(const char *path)
     return file;
 }
 
+/* Copies text to out with every control character but the newline shown as '?': a
+ * file's strings and names never reach the terminal as escape sequences (C1 controls,
+ * U+0080..U+009F, included). */
+static void put_clean(FILE *out, const char *text, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == 0xc2 && i + 1 < n && (unsigned char)text[i + 1] >= 0x80 &&
+            (unsigned char)text[i + 1] <= 0x9f) {
+            fputc('?', out);
+            i++;
+        } else {
+            fputc((c < 0x20 && c != '\n') || c == 0x7f ? '?' : c, out);
+        }
+    }
+}
+
 int info_run(const char *path, FILE *out, hc_err *e)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) return hc_fail(e, HC_ERR_RUNTIME, "info %s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return hc_fail(e, HC_ERR_RUNTIME, "info %s is a directory", path);
+    /* stat first: a FIFO or a device would block HDF5, a directory confuse it */
+    if (file_check_input(path, "info", e)) return e->code;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) return hc_fail(e, HC_ERR_RUNTIME, "info: out of memory");
 
     h5_quiet_state q = h5_quiet();
     int rc = HC_OK;
@@ -613,9 +634,12 @@ int info_run(const char *path, FILE *out, hc_err *e)
     else if ((root = H5Gopen2(file, "/", H5P_DEFAULT)) < 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot open its root group", path);
     else
-        rc = describe(root, path, out, e);
+        rc = describe(root, path, mem, e);
     h5_close(root);
     h5_close(file);
     h5_restore(q);
+    fclose(mem);
+    put_clean(out, text, len);
+    free(text);
     return rc;
 }

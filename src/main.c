@@ -10,7 +10,10 @@
 #include "data_shared.h"
 #include "info.h"
 #include "model_io.h"
+#include "run_files.h"
+#include "runrec.h"
 #include "train.h"
+#include <unistd.h>
 
 /* Rank 0 prints the (agreed) error; every rank returns its code. */
 static int report(int rank, const hc_err *e)
@@ -34,51 +37,107 @@ static void print_start(const hc_trainer *t, int threads, const hc_data_share *s
     fflush(stdout);
 }
 
+/* Does the resume of o apply (--resume-if-exists with no file starts fresh)? */
+static int resuming(const hc_train_opts *o)
+{
+    return o->resume_path && !(o->resume_if_exists && access(o->resume_path, F_OK) != 0);
+}
+
 static int cmd_train(int argc, char **argv, int rank, hc_err *e)
 {
     hc_train_opts opt;
+    hc_given given;
     hc_dataset ds = {0};
     hc_data_share share = {MPI_COMM_NULL, MPI_WIN_NULL, 1};
     hc_trainer t;
+    hc_run_record prev, rec;        /* the checkpoint's record; this run's */
+    hc_run_locks locks = {{NULL, -1}, {NULL, -1}};
     int help, code;
-    if (cli_parse_train(argc, argv, &opt, &help, e)) return e->code;
+    runrec_clear(&prev);
+    runrec_clear(&rec);
+    if (cli_parse_train(argc - 2, argv + 2, &opt, &given, &help, e)) return e->code;
     if (help) {
         if (rank == 0) cli_train_help(stdout);
         return 0;
     }
+    int resume = resuming(&opt);
+    if (resume && !runrec_read_file(opt.resume_path, "checkpoint", &prev, e))
+        run_resume_options(&opt, &prev, opt.resume_path, cli_given, &given, e);
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    if (rank == 0) run_files_open(&locks, &opt, resume, e);
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     bli_thread_set_num_threads(opt.threads);
     dataset_load_shared(&ds, &share, MPI_COMM_WORLD, opt.data_path, opt.dataset_name,
                         opt.private_data, e);
     if (!e->code && opt.normalize) dataset_set_normalization(&ds, opt.normalize, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    if (runrec_init(&rec, argc, argv, prev.run_id, opt.threads, MPI_COMM_WORLD, e)) goto out;
+    opt.record = &rec;
     if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
     if (rank == 0) print_start(&t, opt.threads, &share);
     code = trainer_run(&t, e);
     trainer_free(&t);
-    if (code && !e->code) {     /* a documented outcome (diverged), not an error */
-        dataset_free_shared(&ds, &share);
-        return code;
-    }
+    if (!code || e->code) code = e->code;   /* else a documented outcome (diverged), not an error */
+    goto done;
 out:
+    code = e->code;
+done:
     dataset_free_shared(&ds, &share);
-    return e->code;
+    run_files_close(&locks);
+    runrec_free(&rec);
+    runrec_free(&prev);
+    return code;
+}
+
+/* eval scores a checkpoint as its run did: the run record's data folder (unless --data
+ * is given), dataset and normalization; data of another dataset or training set is
+ * refused. */
+static int check_eval_data(const hc_eval_opts *o, const hc_run_record *rec, hc_dataset *ds,
+                           hc_err *e)
+{
+    char hash[32];
+    const char *word = run_normalize_word(rec->normalization);
+    if (rec->dataset && strcmp(rec->dataset, ds->name))
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.300s is of data set %s; --data %.300s "
+                       "holds %s", o->checkpoint_path, rec->dataset, o->data_path, ds->name);
+    if (word && dataset_set_normalization(ds, word, e)) return e->code;
+    if (rec->normalization && strcmp(rec->normalization, ds->normalization))
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.300s was trained with normalization "
+                       "'%.100s'; on --data %.300s it would be '%.100s'", o->checkpoint_path,
+                       rec->normalization, o->data_path, ds->normalization);
+    runrec_train_hash(ds, hash);
+    if (rec->train_set_hash && strcmp(rec->train_set_hash, hash))
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.300s was trained on another training set "
+                       "than the one in --data %.300s (hash %.40s, this one %s)",
+                       o->checkpoint_path, o->data_path, rec->train_set_hash, hash);
+    return 0;
 }
 
 static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
 {
     hc_eval_opts opt;
+    hc_given given;
     hc_dataset ds = {0};
     hc_data_share share = {MPI_COMM_NULL, MPI_WIN_NULL, 1};
     hc_trainer t;
+    hc_run_record rec;
     int help;
-    if (cli_parse_eval(argc, argv, &opt, &help, e)) return e->code;
+    runrec_clear(&rec);
+    if (cli_parse_eval(argc, argv, &opt, &given, &help, e)) return e->code;
     if (help) {
         if (rank == 0) cli_eval_help(stdout);
         return 0;
     }
+    runrec_read_file(opt.checkpoint_path, "checkpoint", &rec, e);
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    if (!cli_given(&given, "data") && rec.data) {
+        opt.data_path = rec.data;
+        if (!cli_given(&given, "dataset")) opt.dataset_name = rec.dataset;
+    }
     bli_thread_set_num_threads(opt.threads);
     dataset_load_shared(&ds, &share, MPI_COMM_WORLD, opt.data_path, opt.dataset_name,
                         opt.private_data, e);
+    if (!e->code) check_eval_data(&opt, &rec, &ds, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     hc_train_opts topt;
     char model[16];
@@ -96,6 +155,7 @@ static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
     trainer_free(&t);
 out:
     dataset_free_shared(&ds, &share);
+    runrec_free(&rec);
     return e->code;
 }
 
@@ -157,7 +217,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train")) trainer_catch_stop_signals();   /* preemption at start-up */
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    code = !strcmp(cmd, "train") ? cmd_train(argc - 2, argv + 2, rank, &e)
+    code = !strcmp(cmd, "train") ? cmd_train(argc, argv, rank, &e)
                                  : cmd_eval(argc - 2, argv + 2, rank, &e);
     report(rank, &e);
     MPI_Finalize();

@@ -224,29 +224,22 @@ static int create_column(hid_t file, const char *col, hid_t gcpl, hid_t dcpl, co
     hid_t space = H5Screate_simple(1, &zero, &unlimited);
     if (space < 0) return fail_h5(e, path, "cannot make the dataspace of %s", col);
     hid_t ds = H5Dcreate2(file, col, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    char desc[160];
+    const char *unit;
+    runrec_describe_path(col, desc, sizeof desc, &unit);
     if (ds < 0) rc = fail_h5(e, path, "cannot create dataset %s", col);
+    else if (h5_describe(ds, desc, unit)) rc = fail_h5(e, path, "cannot describe dataset %s", col);
     h5_close(ds);
     h5_close(space);
     return rc;
 }
 
-/* A fixed-length, null-terminated UTF-8 string: h5dump and h5py show it plainly. */
+/* A variable-length UTF-8 string: h5py reads it as str, h5dump shows it plainly. */
 static int write_string_attr(hid_t loc, const char *name, const char *value, const char *path,
                              hc_err *e)
 {
-    int rc = HC_OK;
-    hid_t type = -1, space = -1, attr = -1;
-    if (!value) value = "";
-    if ((type = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(type, strlen(value) + 1) < 0 ||
-        H5Tset_strpad(type, H5T_STR_NULLTERM) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0 ||
-        (space = H5Screate(H5S_SCALAR)) < 0 ||
-        (attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(attr, type, value) < 0)
-        rc = fail_h5(e, path, "cannot write attribute %s", name);
-    h5_close(attr);
-    h5_close(space);
-    h5_close(type);
-    return rc;
+    return h5_put_string(loc, name, value) ? fail_h5(e, path, "cannot write attribute %s", name)
+                                           : HC_OK;
 }
 
 static int write_number_attr(hid_t loc, const char *name, hid_t file_type, hid_t mem_type,
@@ -272,6 +265,8 @@ static int write_run_attrs(hid_t file, const hc_run_attrs *a, const char *path, 
     int64_t seed = a->seed;
     int32_t nranks = a->nranks, global_batch = a->global_batch;
     int rc = HC_OK;
+    if (a->record)
+        return runrec_write(file, a->record) ? fail_h5(e, path, "cannot write the run record") : HC_OK;
     for (size_t i = 0; i < sizeof strs / sizeof strs[0] && rc == HC_OK; i++)
         rc = write_string_attr(file, strs[i].name, strs[i].value, path, e);
     if (rc == HC_OK)

@@ -4,7 +4,10 @@
  * to hc_real and refuses a missing dataset, another shape, a non-float type or a
  * non-finite value with one message naming the file and the dataset. */
 #include "model_io.h"
+#include "files.h"
 #include "h5util.h"
+#include "runrec.h"
+#include <stdlib.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -96,6 +99,13 @@ static int write_tensor(hid_t file, const hc_tensor *t, const hc_real *param, hi
         rc = h5_fail(e, where, "cannot create %s", path);
     else if (H5Dwrite(ds, HC_H5_REAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, param + t->offset) < 0)
         rc = h5_fail(e, where, "cannot write %s", path);
+    if (rc == HC_OK) {
+        char desc[160];
+        const char *unit;
+        runrec_describe_path(path, desc, sizeof desc, &unit);
+        snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " %.16s", t->layer);
+        if (h5_describe(ds, desc, unit)) rc = h5_fail(e, where, "cannot describe %s", path);
+    }
     h5_close(ds);
     h5_close(space);
     return rc;
@@ -232,11 +242,11 @@ int model_read(hid_t file, const hc_model *m, hc_real *param, const char *what, 
  * must not block, or be blocked by, another process that has the file open. */
 /* Checks that path is a readable HDF5 file first, so the message says which of
  * "missing", "a directory" or "not HDF5" it is rather than HDF5's internals. */
-static int open_file(const char *path, const char *what, hid_t *file, hc_err *e)
+static int open_file(const char *path, const char *kind, const char *what, hid_t *file,
+                     hc_err *e)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) return hc_fail(e, HC_ERR_RUNTIME, "%s: %s", what, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return hc_fail(e, HC_ERR_RUNTIME, "%s is a directory", what);
+    /* stat first: a FIFO or a device would block HDF5, a directory confuse it */
+    if (file_check_input(path, kind, e)) return e->code;
     if (H5Fis_hdf5(path) <= 0) return hc_fail(e, HC_ERR_RUNTIME, "%s is not an HDF5 file", what);
     hid_t fapl = h5_fapl_nolock();
     if (fapl < 0) return h5_fail(e, what, "cannot set up file access");
@@ -252,7 +262,7 @@ int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err 
     hid_t file = -1;
     snprintf(what, sizeof what, "init file %s", path);
     h5_quiet_state q = h5_quiet();
-    int rc = open_file(path, what, &file, e);
+    int rc = open_file(path, "init file", what, &file, e);
     if (rc == HC_OK) {
         rc = model_read(file, m, param, what, e);
         H5Fclose(file);
@@ -267,21 +277,14 @@ int model_file_kind(const char *path, char *name, size_t size, hc_err *e)
     char what[4200];
     snprintf(what, sizeof what, "weights file %s", path);
     h5_quiet_state q = h5_quiet();
-    if (open_file(path, what, &file, e)) {
+    if (open_file(path, "weights file", what, &file, e)) {
         h5_restore(q);
         return e->code;
     }
     snprintf(name, size, "%s", H5Lexists(file, "/model/conv1", H5P_DEFAULT) > 0 ? "cnn" : "mlp");
-    if (H5Aexists(file, "model") > 0) {
-        hid_t a = H5Aopen(file, "model", H5P_DEFAULT), ft = a < 0 ? -1 : H5Aget_type(a);
-        char buf[64] = "";
-        if (ft >= 0 && h5_attr_is_single(a) && H5Tget_class(ft) == H5T_STRING &&
-            H5Tis_variable_str(ft) == 0 &&
-            H5Tget_size(ft) < sizeof buf && H5Aread(a, ft, buf) >= 0 && buf[0])
-            snprintf(name, size, "%s", buf);
-        h5_close(ft);
-        h5_close(a);
-    }
+    char *kind = NULL;
+    if (h5_get_string(file, "model", &kind) == 0 && kind[0]) snprintf(name, size, "%s", kind);
+    free(kind);
     h5_restore(q);
     H5Fclose(file);
     return 0;

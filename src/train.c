@@ -89,25 +89,42 @@ static void fill_row(const hc_trainer *t, double *row)
     }
 }
 
+/* A resume continues the run's own metrics file, refused untouched when it is another
+ * run's; a missing one is an error unless --new-metrics asks for a new record, which
+ * states its first step. */
 static int open_metrics(hc_trainer *t, hc_err *e)
 {
-    if (t->comm.rank != 0 || !t->opt.metrics_path) return 0;
-    /* a resumed run continues its file: rows after the checkpoint are dropped */
-    if (t->resumed && access(t->opt.metrics_path, F_OK) == 0) {
-        if (metrics_reopen(&t->metrics, t->opt.metrics_path, t->n_cols,
+    const char *path = t->opt.metrics_path;
+    if (t->comm.rank != 0 || !path) return 0;
+    int exists = access(path, F_OK) == 0;
+    if (t->resumed && exists && !t->opt.new_metrics) {
+        hc_run_record m;
+        if (runrec_read_file(path, "metrics", &m, e)) return e->code;
+        if (m.run_id && t->record.run_id && strcmp(m.run_id, t->record.run_id))
+            hc_fail(e, HC_ERR_RUNTIME, "metrics %.400s belongs to another run (run_id %.40s; the "
+                    "checkpoint's run is %.40s): left untouched", path, m.run_id, t->record.run_id);
+        runrec_free(&m);
+        if (e->code) return e->code;
+        if (metrics_reopen(&t->metrics, path, t->n_cols,
                            (const char *const *)t->cols, t->step, t->epoch, METRICS_ROWS, e))
             return e->code;
         t->have_metrics = 1;
         return 0;
     }
+    if (t->resumed && !exists && !t->opt.new_metrics)
+        return hc_fail(e, HC_ERR_RUNTIME, "metrics %.400s does not exist: this run's record up to "
+                       "step %ld is gone (give --new-metrics to start a new record at step %ld)",
+                       path, t->step, t->step);
     hc_run_attrs a = {
         .stack = t->stack_canon, .dataset = t->ds->name, .model = t->model.name,
         .version = HC_VERSION, .normalization = t->ds->normalization, .seed = t->opt.seed,
-        .nranks = t->comm.size, .global_batch = t->opt.batch,
+        .nranks = t->comm.size, .global_batch = t->opt.batch, .record = &t->record,
     };
-    if (metrics_create(&t->metrics, t->opt.metrics_path, t->n_cols,
-                       (const char *const *)t->cols, &a, METRICS_ROWS, e))
-        return e->code;
+    t->record.first_step = t->step;     /* the metrics file's own field */
+    int rc = metrics_create(&t->metrics, path, t->n_cols, (const char *const *)t->cols, &a,
+                            METRICS_ROWS, e);
+    t->record.first_step = -1;
+    if (rc) return rc;
     t->have_metrics = 1;
     return 0;
 }
@@ -198,6 +215,18 @@ static int init_stack(hc_trainer *t, const hc_stack_spec *spec, hc_err *e)
     return stack_init_targets(&t->stack, spec, &w, e);
 }
 
+/* The canonical text of any length: the parser accepts any number of levels. */
+static int format_stack(hc_trainer *t, const hc_stack_spec *spec)
+{
+    for (size_t size = 1024;; size *= 2) {
+        char *s = realloc(t->stack_canon, size);
+        if (!s) return -1;
+        t->stack_canon = s;
+        stack_format(spec, s, size);
+        if (strlen(s) + 1 < size) return 0;
+    }
+}
+
 int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, MPI_Comm comm,
                  hc_err *e)
 {
@@ -208,11 +237,19 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     if (opt->batch < 1) return hc_fail(e, HC_ERR_USAGE, "--batch must be at least 1");
     if (ds->train.n < 1 || ds->test.n < 1)
         return hc_fail(e, HC_ERR_RUNTIME, "the data set has no training or no test samples");
+    runrec_clear(&t->record);
     if (stack_parse(opt->stack_text, &spec, e)) return e->code;
-    stack_format(&spec, t->stack_canon, sizeof t->stack_canon);
+    if (format_stack(t, &spec) || (opt->record && runrec_copy(&t->record, opt->record)) ||
+        runrec_set_config(&t->record, opt->data_path, ds, opt->model_name, t->stack_canon,
+                          opt->batch, opt->seed, opt->shuffle, opt->epochs, opt->checkpoint_every,
+                          opt->checkpoint_path, opt->metrics_path, e)) {
+        hc_fail(e, HC_ERR_RUNTIME, "out of memory for the run record");
+        goto fail;
+    }
 
     int size;
     MPI_Comm_size(comm, &size);
+    t->record.nranks = size;
     int local_max = (opt->batch + size - 1) / size;
     int max_batch = local_max > 256 ? local_max : 256;   /* also the evaluation chunk */
     if (model_create(&t->model, opt->model_name, ds->channels, ds->height, ds->width,
@@ -255,6 +292,8 @@ fail:
 
 void trainer_free(hc_trainer *t)
 {
+    free(t->stack_canon);
+    runrec_free(&t->record);
     if (t->have_metrics) metrics_free(&t->metrics);
     if (t->cols)
         for (int i = 0; i < t->n_cols; i++) free(t->cols[i]);

@@ -68,9 +68,11 @@ refuse "truncated or corrupt" train "${B[@]}" --batch 32 --stack 'adam / sgd(alp
 head -c 20000 /dev/urandom > "$dir/junk.h5"
 refuse "truncated or corrupt" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/junk.h5"
 cp "$dir/full1.h5" "$dir/hole.h5"; "$TESTBIN/h5edit" "$dir/hole.h5" /state/level1/state1
-refuse "has no /state/level1/state1" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/hole.h5"
+# (--overwrite: writing to ref.h5, another file than the one resumed, is allowed; the
+# damaged input must still be refused first and ref.h5 left untouched)
+refuse "has no /state/level1/state1" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/hole.h5" --overwrite
 cp "$dir/full1.h5" "$dir/hole2.h5"; "$TESTBIN/h5edit" "$dir/hole2.h5" /model/fc2/bias
-refuse "fc2/bias" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/hole2.h5"
+refuse "fc2/bias" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/hole2.h5" --overwrite
 refuse "No such file" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/missing.h5"
 t "refused runs left the checkpoint and the metrics file untouched" '[ "$(cat "$dir/ref.h5" "$dir/refm.h5" | md5sum)" = "$sum_before" ]'
 
@@ -133,7 +135,11 @@ t "kill -9 during checkpoint writes, 12 trials: every checkpoint left behind loa
 
 # ---- a full disk: clear message, old checkpoint intact, no temporary file left ----
 mkdir -p "$dir/full"
-if mount -t tmpfs -o size=700k tmpfs "$dir/full" 2>/dev/null; then
+if [ "$(id -u)" -ne 0 ]; then   # reported as skipped, with the reason; CI runs as root
+    for p in "exit 1 and the message says so" "no temporary file left behind" "the previous checkpoint is intact and loads"; do
+        i=$((i + 1)); echo "ok $i - # SKIP disk full: $p (mounting a small tmpfs needs root)"
+    done
+elif mount -t tmpfs -o size=700k tmpfs "$dir/full" 2>/dev/null; then
     hc --checkpoint "$dir/full/c.h5" --checkpoint-every 5 > "$dir/disk.out" 2>&1; code=$?
     t "disk full during a checkpoint: exit 1 and the message says so" '[ $code -eq 1 ] && grep -q "disk full" "$dir/disk.out"' "$dir/disk.out"
     t "disk full: no temporary file left behind" '[ -z "$(ls "$dir/full" | grep tmp)" ]'

@@ -3,7 +3,8 @@
  * same type, same shape and maximum shape (chunks as the original's when it was chunked,
  * else one chunk of the whole dataset). A reader of the result needs the filter: HDF5
  * looks for it in HDF5_PLUGIN_PATH unless plugin loading is off. The filter is registered
- * here in-process (H5Zregister), so writing loads no plugin.
+ * here in-process (H5Zregister), so writing loads no plugin. The dataset's attributes
+ * (description, unit) are copied.
  * usage: h5refilter FILE /path/to/dataset */
 #include <hdf5.h>
 #include <stdio.h>
@@ -29,6 +30,29 @@ static int fail(const char *file, const char *obj, const char *what)
     return 1;
 }
 
+/* Copies one attribute of the old dataset onto the new one (data: the new dataset). */
+static herr_t copy_attr(hid_t from, const char *attr, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    hid_t to = *(hid_t *)data, a = H5Aopen(from, attr, H5P_DEFAULT);
+    hid_t type = a < 0 ? -1 : H5Aget_type(a), space = a < 0 ? -1 : H5Aget_space(a), b = -1;
+    hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    void *buf = n < 0 || type < 0 ? NULL : calloc((size_t)(n ? n : 1), H5Tget_size(type));
+    herr_t rc = -1;
+    if (buf && H5Aread(a, type, buf) >= 0 &&
+        (b = H5Acreate2(to, attr, type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+        H5Awrite(b, type, buf) >= 0)
+        rc = 0;
+    if (buf && H5Tdetect_class(type, H5T_VLEN) + H5Tis_variable_str(type) > 0)
+        H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
+    free(buf);
+    if (b >= 0) H5Aclose(b);
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -42,9 +66,6 @@ int main(int argc, char **argv)
     if (f < 0) return fail(path, name, "cannot open the file");
     hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
     if (ds < 0) return fail(path, name, "no such dataset");
-    H5O_info_t oinfo;
-    if (H5Oget_info2(ds, &oinfo, H5O_INFO_NUM_ATTRS) < 0 || oinfo.num_attrs != 0)
-        return fail(path, name, "has attributes (not copied by this tool)");
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds), dcpl = H5Dget_create_plist(ds);
     int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
     hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
@@ -65,9 +86,17 @@ int main(int argc, char **argv)
         H5Pset_filter(ndcpl, EVIL_FILTER_ID, H5Z_FLAG_MANDATORY, 0, NULL) < 0)
         return fail(path, name, "cannot make the filtered layout");
     H5Dclose(ds);
-    if (H5Ldelete(f, name, H5P_DEFAULT) < 0) return fail(path, name, "cannot unlink the old dataset");
+    if (H5Lmove(f, name, f, "/h5refilter-old", H5P_DEFAULT, H5P_DEFAULT) < 0)
+        return fail(path, name, "cannot move the old dataset aside");
     hid_t nds = H5Dcreate2(f, name, type, space, H5P_DEFAULT, ndcpl, H5P_DEFAULT);
     if (nds < 0) return fail(path, name, "cannot create the filtered dataset");
+    hid_t old = H5Dopen2(f, "/h5refilter-old", H5P_DEFAULT);
+    hsize_t idx = 0;
+    if (old < 0 || H5Aiterate2(old, H5_INDEX_NAME, H5_ITER_INC, &idx, copy_attr, &nds) < 0)
+        return fail(path, name, "cannot copy its attributes");
+    H5Dclose(old);
+    if (H5Ldelete(f, "/h5refilter-old", H5P_DEFAULT) < 0)
+        return fail(path, name, "cannot unlink the old dataset");
     if (n && H5Dwrite(nds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
         return fail(path, name, "cannot write the filtered dataset");
     free(buf);

@@ -114,7 +114,7 @@ sed 's/^/# /' "$md"
 # The final test error (%) of a metrics file, all digits, by h5dump.
 final_pct() {
     "$H5DUMP" -m '%.17g' -y -d /epochs/test_error "$1" |
-        awk '/DATA \{/ { f = 1; next } f && /\}/ { f = 0 } f' | tr ',' '\n' |
+        awk '/DATA \{/ && !done { f = 1; next } f && /\}/ { f = 0; done = 1 } f' | tr ',' '\n' |
         awk 'NF { v = $1 } END { printf "%.17g\n", 100 * v }'
 }
 # mean and sample std of the files' final errors: "MEAN STD"

@@ -1,0 +1,36 @@
+/* files.h - what every file hyperclip reads or writes is checked for before it is
+ * opened: inputs must be readable regular files (a FIFO, a device or a directory would
+ * block or mislead HDF5), outputs regular files or absent, and two options must not name
+ * the same file. Each failure is one message calling the thing what it is. */
+#ifndef HC_FILES_H
+#define HC_FILES_H
+#include <sys/types.h>
+#include "error.h"
+
+/* "a directory", "a FIFO (named pipe)", "a character device", ... for a st_mode. */
+const char *file_kind_words(mode_t mode);
+
+/* An input: exists, is a regular file and is readable. `what` opens the message
+ * ("checkpoint", "init file", ...). */
+int file_check_input(const char *path, const char *what, hc_err *e);
+
+/* An output: absent (its folder must exist) or a regular file. *exists says which. */
+int file_check_output(const char *path, const char *what, int *exists, hc_err *e);
+
+/* 1 when a and b name the same file: the same path, or the same device and inode. */
+int file_same(const char *a, const char *b);
+
+/* A lock beside `path` (PATH.lock) that one run holds while it writes the file. It is
+ * an fcntl lock on the lock file, which also records "HOST PID": the system releases the
+ * lock when its holder dies, so a lock left by a killed run is taken over. Where the
+ * file system has no fcntl locks, the recorded host and PID decide (a dead process on
+ * this host has no lock). A lock held by a live run is refused naming its host and PID. */
+typedef struct {
+    char *lock_path;        /* NULL when not held */
+    int fd;
+} hc_file_lock;
+
+int file_lock(hc_file_lock *l, const char *path, const char *what, hc_err *e);
+void file_unlock(hc_file_lock *l);
+
+#endif

@@ -1,0 +1,155 @@
+#!/bin/bash
+# Nothing lost, nothing hangs (issue 12, families 1, 2, 3 and 8), with real files, real
+# ranks and real signals:
+#   overwrites: an existing checkpoint or metrics file is replaced only by its resume or
+#     with --overwrite; two options naming one file (same path, ./path, hard link) are
+#     refused up front;
+#   not files: a directory, a FIFO or a device as an output or an input gets one line
+#     calling it what it is, at once (a FIFO never blocks: every run is under timeout);
+#   locks: a second run on the same files exits at once naming the first's host and PID;
+#     a lock left by a killed run is taken over;
+#   messages: a too-long name is called that, no HDF5 error stack ever, and escape
+#     sequences in a file's strings never reach the terminal through `hyperclip info`.
+# Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
+set -u
+: "${MPIRUN:=mpirun}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}"
+export OMPI_ALLOW_RUN_AS_ROOT="${OMPI_ALLOW_RUN_AS_ROOT:-1}"
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}"
+export OMPI_MCA_rmaps_base_oversubscribe="${OMPI_MCA_rmaps_base_oversubscribe:-1}"
+dir=$(mktemp -d)
+bg=
+cleanup() { [ -n "$bg" ] && kill -9 "$bg" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+i=0
+t() {  # description, shell condition, [file to show on failure]
+    i=$((i + 1))
+    if eval "$2"; then echo "ok $i - $1"
+    else echo "not ok $i - $1"; [ -n "${3:-}" ] && sed 's/^/# /' "$3" | tail -n 8; fi
+}
+errors() { grep -c "hyperclip: error:" "$1"; }
+sum() { cksum < "$1"; }
+"$TESTBIN/gen_data" "$dir/data" --train 600 --test 100 --rows 12 --cols 12 >/dev/null
+base=(train --data "$dir/data" --batch 32 --epochs 2 --quiet)
+hc() { timeout 60 "$HYPERCLIP" "${base[@]}" "$@"; }
+# one line, exit $1, the text $2, nothing else: run it and check
+refused() {  # description, exit code, text, args...
+    local what=$1 want=$2 text=$3; shift 3
+    local out=$dir/r$i.out
+    last_out=$out
+    timeout 30 "$HYPERCLIP" "$@" > "$out" 2>&1; local code=$?
+    t "$what: exit $want (got $code), one line naming it ('$text')" \
+      '[ $code -eq $want ] && [ "$(errors "$out")" -eq 1 ] && [ "$(wc -l < "$out")" -eq 1 ] && grep -qF -- "$text" "$out"' "$out"
+}
+
+# ---- 1. overwrites ----
+hc --checkpoint "$dir/c.h5" --metrics "$dir/m.h5" --max-steps 5 > "$dir/first.out" 2>&1
+t "a first run writes its checkpoint and metrics" '[ -s "$dir/c.h5" ] && [ -s "$dir/m.h5" ]' "$dir/first.out"
+c0=$(sum "$dir/c.h5"); m0=$(sum "$dir/m.h5")
+refused "a fresh run onto an existing checkpoint" 1 "checkpoint $dir/c.h5 already exists" \
+    "${base[@]}" --checkpoint "$dir/c.h5"
+t "... the refusal names --resume and --overwrite" 'grep -q -- "--resume $dir/c.h5, or give --overwrite" "$last_out"'
+refused "a fresh run onto an existing metrics file" 1 "metrics $dir/m.h5 already exists" \
+    "${base[@]}" --metrics "$dir/m.h5"
+t "refused runs left both files as they were" '[ "$(sum "$dir/c.h5")" = "$c0" ] && [ "$(sum "$dir/m.h5")" = "$m0" ]'
+hc --checkpoint "$dir/c.h5" --metrics "$dir/m.h5" --max-steps 3 --overwrite > "$dir/ow.out" 2>&1; code=$?
+t "--overwrite replaces both (exit $code)" '[ $code -eq 0 ] && [ "$(sum "$dir/c.h5")" != "$c0" ] && [ "$(sum "$dir/m.h5")" != "$m0" ]' "$dir/ow.out"
+c0=$(sum "$dir/c.h5"); m0=$(sum "$dir/m.h5")
+refused "--init W --metrics W" 2 "--init and --metrics name the same file" \
+    "${base[@]}" --init "$dir/c.h5" --metrics "$dir/c.h5"
+refused "--checkpoint X --metrics X" 2 "--checkpoint and --metrics name the same file" \
+    "${base[@]}" --checkpoint "$dir/x.h5" --metrics "$dir/x.h5"
+refused "--checkpoint X --metrics ./X (another spelling, file absent)" 2 "name the same file" \
+    "${base[@]}" --checkpoint "$dir/y.h5" --metrics "$dir/./y.h5"
+ln "$dir/m.h5" "$dir/hardlink.h5"
+refused "--checkpoint on a hard link of --metrics (same inode)" 2 "--checkpoint and --metrics name the same file" \
+    "${base[@]}" --checkpoint "$dir/hardlink.h5" --metrics "$dir/m.h5" --overwrite
+refused "--resume R --metrics R" 2 "--resume and --metrics name the same file" \
+    "${base[@]}" --resume "$dir/c.h5" --metrics "$dir/c.h5"
+t "same-file refusals left the files as they were" '[ "$(sum "$dir/c.h5")" = "$c0" ] && [ "$(sum "$dir/m.h5")" = "$m0" ] && [ ! -e "$dir/x.h5" ]'
+
+# ---- outputs that are not regular files: refused before anything is loaded ----
+mkdir "$dir/folder"
+mkfifo "$dir/fifo"
+if [ "$(id -u)" -eq 0 ]; then mknod "$dir/null" c 1 3; dev=$dir/null; else dev=/dev/null; fi
+refused "--checkpoint naming a directory" 1 "checkpoint $dir/folder: is a directory, not a regular file" \
+    "${base[@]}" --checkpoint "$dir/folder"
+refused "--checkpoint naming a character device" 1 "checkpoint $dev: is a character device" \
+    "${base[@]}" --checkpoint "$dev"
+t "... the device node is still a device" '[ -c "$dev" ]'
+refused "--metrics naming a character device (was: segfault at exit)" 1 "metrics $dev: is a character device" \
+    "${base[@]}" --metrics "$dev"
+refused "--metrics naming a FIFO" 1 "metrics $dir/fifo: is a FIFO (named pipe)" \
+    "${base[@]}" --metrics "$dir/fifo"
+refused "--checkpoint in a folder that does not exist" 1 "its folder $dir/nowhere does not exist" \
+    "${base[@]}" --checkpoint "$dir/nowhere/c.h5"
+long=$(printf 'n%.0s' $(seq 300))
+refused "--checkpoint with a 300-character name" 1 "File name too long" \
+    "${base[@]}" --checkpoint "$dir/$long.h5"
+
+# ---- 3. inputs never block ----
+refused "--resume naming a FIFO" 1 "checkpoint $dir/fifo: is a FIFO (named pipe), not a regular file" \
+    "${base[@]}" --resume "$dir/fifo"
+refused "--resume-if-exists naming a FIFO" 1 "is a FIFO (named pipe)" \
+    "${base[@]}" --resume-if-exists "$dir/fifo"
+refused "--resume naming a directory (was: truncated or corrupt)" 1 "checkpoint $dir/folder: is a directory" \
+    "${base[@]}" --resume "$dir/folder"
+refused "--init naming a FIFO" 1 "init file $dir/fifo: is a FIFO (named pipe)" \
+    "${base[@]}" --init "$dir/fifo"
+refused "eval --checkpoint naming a FIFO" 1 "checkpoint $dir/fifo: is a FIFO (named pipe)" \
+    eval --checkpoint "$dir/fifo" --data "$dir/data"
+refused "info on a FIFO" 1 "info $dir/fifo: is a FIFO (named pipe)" info "$dir/fifo"
+refused "info on a directory" 1 "info $dir/folder: is a directory" info "$dir/folder"
+refused "info on a character device" 1 "is a character device" info "$dev"
+cp -r "$dir/data" "$dir/fifodata"
+rm "$dir/fifodata/t10k-labels-idx1-ubyte"
+mkfifo "$dir/fifodata/t10k-labels-idx1-ubyte"
+refused "a FIFO as the label file of the data folder" 1 "data file $dir/fifodata/t10k-labels-idx1-ubyte: is a FIFO" \
+    train --data "$dir/fifodata" --quiet
+"$MPIRUN" -np 2 timeout 30 "$HYPERCLIP" train --data "$dir/fifodata" --quiet > "$dir/fifo2.out" 2>&1; code=$?
+t "... under mpirun -np 2 too: exit 1 (got $code), one message" '[ $code -eq 1 ] && [ "$(errors "$dir/fifo2.out")" -eq 1 ]' "$dir/fifo2.out"
+
+# ---- 2. one run per file ----
+"$TESTBIN/gen_data" "$dir/big" --train 20000 --test 100 --rows 28 --cols 28 >/dev/null
+long_run=(train --data "$dir/big" --batch 16 --epochs 50 --quiet)
+"$HYPERCLIP" "${long_run[@]}" --checkpoint "$dir/l.h5" --metrics "$dir/lm.h5" > "$dir/long.out" 2>&1 &
+bg=$!
+for _ in $(seq 600); do [ -s "$dir/l.h5.lock" ] && [ -s "$dir/lm.h5.lock" ] && break; sleep 0.1; done
+t "a running run holds a lock beside its checkpoint and its metrics (host and PID inside)" \
+  'grep -qx "$(hostname) $bg" "$dir/l.h5.lock" && grep -qx "$(hostname) $bg" "$dir/lm.h5.lock"'
+start=$(date +%s)
+refused "a second run on the same checkpoint" 1 "in use by another run: host and PID $(hostname) $bg" \
+    "${long_run[@]}" --checkpoint "$dir/l.h5" --overwrite
+t "... it exits at once ($(( $(date +%s) - start )) s)" '[ $(( $(date +%s) - start )) -lt 20 ]'
+refused "a second run (resuming) on the same metrics only" 1 "metrics $dir/lm.h5: in use by another run" \
+    "${long_run[@]}" --metrics "$dir/lm.h5" --overwrite
+"$MPIRUN" -np 2 timeout 30 "$HYPERCLIP" "${long_run[@]}" --checkpoint "$dir/l.h5" --overwrite > "$dir/lock2.out" 2>&1; code=$?
+t "... and a second run on 2 ranks: exit 1 (got $code), one message naming the holder" \
+  '[ $code -eq 1 ] && [ "$(errors "$dir/lock2.out")" -eq 1 ] && grep -q "$(hostname) $bg" "$dir/lock2.out"' "$dir/lock2.out"
+kill -USR1 "$bg"; wait "$bg"; code=$?; bg=
+t "the first run was not disturbed: SIGUSR1 makes it checkpoint and exit 75 (got $code)" '[ $code -eq 75 ]' "$dir/long.out"
+t "... and its locks are gone with it" '[ ! -e "$dir/l.h5.lock" ] && [ ! -e "$dir/lm.h5.lock" ]'
+"$HYPERCLIP" train --resume "$dir/l.h5" --quiet > "$dir/long2.out" 2>&1 &
+bg=$!
+for _ in $(seq 600); do [ -s "$dir/l.h5.lock" ] && break; sleep 0.1; done
+kill -9 "$bg"; wait "$bg" 2>/dev/null; bg=
+t "kill -9 leaves the lock file of a dead process behind" 'grep -q " $(cat "$dir/l.h5.lock" | cut -d" " -f2)$" "$dir/l.h5.lock" && ! kill -0 "$(cut -d" " -f2 "$dir/l.h5.lock")" 2>/dev/null'
+timeout 60 "$HYPERCLIP" train --resume "$dir/l.h5" --quiet --max-steps 5 > "$dir/take.out" 2>&1; code=$?
+t "the dead run's lock is taken over: the resume runs (exit $code)" '[ $code -eq 0 ] && grep -q "resumed from" "$dir/take.out"' "$dir/take.out"
+printf 'another-host 12345\n' > "$dir/l.h5.lock"
+timeout 60 "$HYPERCLIP" train --resume "$dir/l.h5" --quiet --max-steps 5 > "$dir/take2.out" 2>&1; code=$?
+t "a lock file whose fcntl lock nobody holds (its holder died, on any host) is taken over (exit $code)" \
+  '[ $code -eq 0 ] && [ ! -e "$dir/l.h5.lock" ]' "$dir/take2.out"
+
+# ---- 8. messages: never HDF5's error stack; no escape sequence reaches the terminal ----
+esc=$(printf '\033')
+evil="$dir/d${esc}[31mred${esc}]0;title$(printf '\007')"
+"$TESTBIN/gen_data" "$evil" --train 100 --test 50 --rows 8 --cols 8 >/dev/null
+timeout 60 "$HYPERCLIP" train --data "$evil" --batch 50 --quiet --checkpoint "$dir/e.h5" >/dev/null 2>&1
+timeout 30 "$HYPERCLIP" info "$dir/e.h5" > "$dir/info.out" 2>&1; code=$?
+t "info on a file whose strings hold escape sequences (the data folder's name): exit $code, shown with '?'" \
+  '[ $code -eq 0 ] && grep -q "data = $dir/d?\[31mred?\]0;title?" "$dir/info.out"' "$dir/info.out"
+t "... and not one control character but newline in the output" '! LC_ALL=C grep -q "[[:cntrl:]]" "$dir/info.out"'
+timeout 30 "$HYPERCLIP" "${base[@]}" --data "$evil" --dataset "x${esc}[2J" > "$dir/esc.out" 2>&1
+t "an option value with an escape sequence is shown without it" '! LC_ALL=C grep -q "$esc" "$dir/esc.out" && [ "$(errors "$dir/esc.out")" -eq 1 ]' "$dir/esc.out"
+t "no HDF5 error stack in any of the outputs above" '! grep -l "HDF5-DIAG" "$dir"/*.out'
+echo "1..$i"
