@@ -173,10 +173,11 @@ static int parse_number(const cursor *c, token v, const char *key, hc_key_range 
     if (!in_range(*out, r))
         return fail_at(c, v.s, "%s=%s is out of range: %s must be %s", key, copy, key,
                        range_text(r));
-    /* the optimizer works on the raw form: 1e-17 is in (0, 1) but atanh(2b - 1) = -inf */
+    /* the optimizer works on the raw form, in hc_real: 1e-17 is in (0, 1), but its raw
+     * form is -inf (and 1e-9 already in float32) */
     if (r == RANGE_OPEN01 && !isfinite(unsquash01(*out)))
-        return fail_at(c, v.s, "%s=%s is too close to %s: its raw form atanh(2*%s - 1) is not "
-                       "finite", key, copy, *out < 0.5 ? "0" : "1", key);
+        return fail_at(c, v.s, "%s=%s is too close to %s: its raw form log((1 + z)/(1 - z))/2, "
+                       "z = 2*%s - 1, is not finite", key, copy, *out < 0.5 ? "0" : "1", key);
     return HC_OK;
 }
 

@@ -88,7 +88,7 @@ static const good_case GOOD[] = {
     {"\tadam()\n/\nsgd ( )", 2, {ADAM(0.001, 0.9, 0.999), SGD(0.01, 0, 0, 0)}},
     {"adam(beta2=0.99, beta1=0.5, alpha=0)", 1, {ADAM(0, 0.5, 0.99)}},
     {"AdaGrad(ALPHA=2)", 1, {ADAGRAD(2)}},
-    {"rmsprop(alpha=0, gamma=1e-9)", 1, {RMSPROP(0, 1e-9)}},
+    {"rmsprop(alpha=0, gamma=1e-6)", 1, {RMSPROP(0, 1e-6)}},
     {"sgd(mu=0.999)/sgd(clip_scope=global)", 2, {SGD(0.01, 0.999, 0, 0), SGD(0.01, 0, 0, 1)}},
     {"sgd/sgd(clip=ON, clip_scope=Per-Hyper)", 2, {SGD(0.01, 0, 0, 0), SGD(0.01, 0, 1, 0)}},
     {"adam/sgd(alpha=+1.5e+0,mu=.5)", 2, {ADAM(0.001, 0.9, 0.999), SGD(1.5, 0.5, 0, 0)}},
@@ -131,6 +131,11 @@ static const bad_case BAD[] = {
     {"sgd(alpha=1e999)", 11, "bad number '1e999'"},
     {"sgd(alpha=-1)", 11, "alpha=-1 is out of range: alpha must be >= 0"},
     {"sgd(mu=1)", 8, "mu must be in [0, 1)"},
+    /* in range, but the raw form log((1 + z)/(1 - z))/2, z = 2b - 1, is -inf or +inf in
+     * the float build: the run would train on an infinite hyperparameter */
+    {"adam(beta1=1e-17)", 12, "beta1=1e-17 is too close to 0: its raw form"},
+    {"rmsprop(gamma=1e-9)", 15, "gamma=1e-9 is too close to 0"},
+    {"adam(beta2=0.99999999999)", 12, "beta2=0.99999999999 is too close to 1"},
     {"sgd(mu=-0.1)", 8, "mu must be in [0, 1)"},
     {"adam(beta1=1)", 12, "beta1 must be in (0, 1)"},
     {"adam(beta2=0)", 12, "beta2 must be in (0, 1)"},
