@@ -161,25 +161,22 @@ int file_lock(hc_file_lock *l, const char *path, const char *what, hc_err *e)
         fl.l_type = F_WRLCK;
         fl.l_whence = SEEK_SET;
         int locked = fcntl(fd, F_SETLK, &fl) == 0, err = errno;
-        if (!locked && (err == EACCES || err == EAGAIN)) {
+        /* held: by a live fcntl holder, or (no fcntl locks here) by the recorded holder
+         * unless that is a dead process of this host */
+        int held = !locked && (err == EACCES || err == EAGAIN);
+        if (!locked && !held) {
+            read_holder(fd, holder, sizeof holder);
+            held = fs.st_size > 0 && holder_alive(holder);
+        }
+        if (held) {
             read_holder(fd, holder, sizeof holder);
             close(fd);
             free(lp);
             char reason[480];
             snprintf(reason, sizeof reason, "in use by another run: host and PID %s hold its "
-                     "lock (.lock beside it)", holder);
+                     "lock (.lock beside it%s)", holder,
+                     err == EACCES || err == EAGAIN ? "" : "; remove that if the run is gone");
             return fail_path(e, what, path, reason);
-        }
-        if (!locked) {              /* no fcntl locks here: the recorded holder decides */
-            read_holder(fd, holder, sizeof holder);
-            if (fs.st_size > 0 && holder_alive(holder)) {
-                close(fd);
-                free(lp);
-                char reason[480];
-                snprintf(reason, sizeof reason, "in use by another run: host and PID %s hold its "
-                         "lock (.lock beside it; remove that if the run is gone)", holder);
-                return fail_path(e, what, path, reason);
-            }
         }
         /* the previous holder may have removed the file between our open and lock */
         if (stat(lp, &ps) != 0 || ps.st_ino != fs.st_ino || ps.st_dev != fs.st_dev) {

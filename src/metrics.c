@@ -325,6 +325,10 @@ int metrics_create(hc_metrics *m, const char *path, int n_cols, const char *cons
     h5_quiet_state q = h5_quiet();
     rc = create_file(m, attrs, e);
     h5_restore(q);
+    /* a file this call made and could not complete (a full disk) is not left behind to
+     * be refused as "already exists" by the next run; a device is never removed */
+    struct stat st;
+    if (rc && stat(path, &st) == 0 && S_ISREG(st.st_mode)) unlink(path);
     if (rc) metrics_free(m);
     return rc;
 }

@@ -136,7 +136,8 @@ t "kill -9 during checkpoint writes, 12 trials: every checkpoint left behind loa
 # ---- a full disk: clear message, old checkpoint intact, no temporary file left ----
 mkdir -p "$dir/full"
 if [ "$(id -u)" -ne 0 ]; then   # reported as skipped, with the reason; CI runs as root
-    for p in "exit 1 and the message says so" "no temporary file left behind" "the previous checkpoint is intact and loads"; do
+    for p in "exit 1 and the message says so" "no temporary file left behind" "the previous checkpoint is intact and loads" \
+             "a new metrics file: one line, nothing left" "no HDF5 error stack"; do
         i=$((i + 1)); echo "ok $i - # SKIP disk full: $p (mounting a small tmpfs needs root)"
     done
 elif mount -t tmpfs -o size=700k tmpfs "$dir/full" 2>/dev/null; then
@@ -145,6 +146,10 @@ elif mount -t tmpfs -o size=700k tmpfs "$dir/full" 2>/dev/null; then
     t "disk full: no temporary file left behind" '[ -z "$(ls "$dir/full" | grep tmp)" ]'
     hc --resume "$dir/full/c.h5" --max-steps 1 > "$dir/disk2.out" 2>&1; code=$?
     t "disk full: the previous checkpoint (step 5) is intact and loads" '[ $code -eq 0 ] && grep -q "at step 5" "$dir/disk2.out"' "$dir/disk2.out"
+    hc --metrics "$dir/full/m.h5" > "$dir/disk3.out" 2>&1; code=$?
+    t "disk full for a new metrics file: exit 1, one line, and no half-made file left" \
+      '[ $code -eq 1 ] && [ "$(wc -l < "$dir/disk3.out")" -eq 1 ] && grep -q "No space left" "$dir/disk3.out" && [ ! -e "$dir/full/m.h5" ]' "$dir/disk3.out"
+    t "disk full: no HDF5 error stack in any output" '! grep -q "HDF5-DIAG" "$dir/disk.out" "$dir/disk2.out" "$dir/disk3.out"'
     umount "$dir/full"
 else
     t "mount a small tmpfs for the full-disk test (needs root)" 'false'

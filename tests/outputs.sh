@@ -12,34 +12,15 @@
 #     sequences in a file's strings never reach the terminal through `hyperclip info`.
 # Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
 set -u
-: "${MPIRUN:=mpirun}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}"
-export OMPI_ALLOW_RUN_AS_ROOT="${OMPI_ALLOW_RUN_AS_ROOT:-1}"
-export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}"
-export OMPI_MCA_rmaps_base_oversubscribe="${OMPI_MCA_rmaps_base_oversubscribe:-1}"
+. "$(dirname "$0")/tap_lib.sh"
 dir=$(mktemp -d)
 bg=
 cleanup() { [ -n "$bg" ] && kill -9 "$bg" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
-i=0
-t() {  # description, shell condition, [file to show on failure]
-    i=$((i + 1))
-    if eval "$2"; then echo "ok $i - $1"
-    else echo "not ok $i - $1"; [ -n "${3:-}" ] && sed 's/^/# /' "$3" | tail -n 8; fi
-}
-errors() { grep -c "hyperclip: error:" "$1"; }
 sum() { cksum < "$1"; }
 "$TESTBIN/gen_data" "$dir/data" --train 600 --test 100 --rows 12 --cols 12 >/dev/null
 base=(train --data "$dir/data" --batch 32 --epochs 2 --quiet)
 hc() { timeout 60 "$HYPERCLIP" "${base[@]}" "$@"; }
-# one line, exit $1, the text $2, nothing else: run it and check
-refused() {  # description, exit code, text, args...
-    local what=$1 want=$2 text=$3; shift 3
-    local out=$dir/r$i.out
-    last_out=$out
-    timeout 30 "$HYPERCLIP" "$@" > "$out" 2>&1; local code=$?
-    t "$what: exit $want (got $code), one line naming it ('$text')" \
-      '[ $code -eq $want ] && [ "$(errors "$out")" -eq 1 ] && [ "$(wc -l < "$out")" -eq 1 ] && grep -qF -- "$text" "$out"' "$out"
-}
 
 # ---- 1. overwrites ----
 hc --checkpoint "$dir/c.h5" --metrics "$dir/m.h5" --max-steps 5 > "$dir/first.out" 2>&1
