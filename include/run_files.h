@@ -22,13 +22,15 @@ int run_resume_options(hc_train_opts *o, const hc_run_record *rec, const char *c
 const char *run_normalize_word(const char *description);
 
 /* Checks every input and output of the run, then locks the outputs (call on one rank).
- * An existing checkpoint or metrics file is refused unless the run resumes it or
- * --overwrite is given; two options naming one file are refused. */
+ * An existing checkpoint or metrics file is refused unless the run resumes it (for a
+ * checkpoint: it is the file resumed or one of the same run, run_id) or --overwrite is
+ * given; two options naming one file are refused. */
 typedef struct {
     hc_file_lock checkpoint, metrics;
 } hc_run_locks;
 
-int run_files_open(hc_run_locks *l, const hc_train_opts *o, int resuming, hc_err *e);
+int run_files_open(hc_run_locks *l, const hc_train_opts *o, const char *run_id, int resuming,
+                   hc_err *e);
 void run_files_close(hc_run_locks *l);
 
 #endif

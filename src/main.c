@@ -64,7 +64,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
     if (resume && !runrec_read_file(opt.resume_path, "checkpoint", &prev, e))
         run_resume_options(&opt, &prev, opt.resume_path, cli_given, &given, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
-    if (rank == 0) run_files_open(&locks, &opt, resume, e);
+    if (rank == 0) run_files_open(&locks, &opt, prev.run_id, resume, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     bli_thread_set_num_threads(opt.threads);
     dataset_load_shared(&ds, &share, MPI_COMM_WORLD, opt.data_path, opt.dataset_name,

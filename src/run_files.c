@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *run_normalize_word(const char *d)
 {
@@ -72,6 +73,11 @@ int run_resume_options(hc_train_opts *o, const hc_run_record *rec, const char *c
     if (!given(ctx, "checkpoint")) o->checkpoint_path = ckpt;
     if (!given(ctx, "metrics") && rec->metrics && rec->metrics[0])
         o->metrics_path = rec->metrics;
+    /* a metrics file for a run that kept none (or, before the run record, one that does
+     * not exist yet) starts a new record: nothing of the run's is lost */
+    if (o->metrics_path && (rec->run_id ? !(rec->metrics && rec->metrics[0])
+                                        : access(o->metrics_path, F_OK) != 0))
+        o->new_metrics = 1;
     return 0;
 }
 
@@ -81,7 +87,19 @@ typedef struct {
     const char *option, *path;
 } named_file;
 
-int run_files_open(hc_run_locks *l, const hc_train_opts *o, int resuming, hc_err *e)
+/* 1 when the existing file at path is a checkpoint of the run run_id. */
+static int of_run(const char *path, const char *run_id)
+{
+    hc_run_record r;
+    hc_err ignored = {0};
+    int same = run_id && !runrec_read_file(path, "checkpoint", &r, &ignored) && r.run_id &&
+               !strcmp(r.run_id, run_id);
+    runrec_free(&r);
+    return same;
+}
+
+int run_files_open(hc_run_locks *l, const hc_train_opts *o, const char *run_id, int resuming,
+                   hc_err *e)
 {
     int ck_exists = 0, m_exists = 0;
     memset(l, 0, sizeof *l);
@@ -106,7 +124,10 @@ int run_files_open(hc_run_locks *l, const hc_train_opts *o, int resuming, hc_err
         run_files_close(l);
         return e->code;
     }
-    int resumes_ck = resuming && o->checkpoint_path && file_same(o->checkpoint_path, o->resume_path);
+    /* the file resumed, or another checkpoint of the same run (a copy was resumed) */
+    int resumes_ck = resuming && o->checkpoint_path &&
+                     (file_same(o->checkpoint_path, o->resume_path) ||
+                      (ck_exists && of_run(o->checkpoint_path, run_id)));
     if (ck_exists && !resumes_ck && !o->overwrite)
         hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s already exists: continue it with --resume "
                 "%.400s, or give --overwrite to replace it", o->checkpoint_path, o->checkpoint_path);

@@ -100,13 +100,18 @@ static int open_metrics(hc_trainer *t, hc_err *e)
     if (t->resumed && exists && !t->opt.new_metrics) {
         hc_run_record m;
         if (runrec_read_file(path, "metrics", &m, e)) return e->code;
+        /* a record started by --new-metrics holds the rows from its first step on */
+        long first = m.first_step > 0 ? m.first_step : 0;
         if (m.run_id && t->record.run_id && strcmp(m.run_id, t->record.run_id))
             hc_fail(e, HC_ERR_RUNTIME, "metrics %.400s belongs to another run (run_id %.40s; the "
                     "checkpoint's run is %.40s): left untouched", path, m.run_id, t->record.run_id);
+        else if (first > t->step)
+            hc_fail(e, HC_ERR_RUNTIME, "metrics %.400s begins at step %ld, after the checkpoint's "
+                    "step %ld: left untouched", path, first, t->step);
         runrec_free(&m);
         if (e->code) return e->code;
-        if (metrics_reopen(&t->metrics, path, t->n_cols,
-                           (const char *const *)t->cols, t->step, t->epoch, METRICS_ROWS, e))
+        if (metrics_reopen(&t->metrics, path, t->n_cols, (const char *const *)t->cols,
+                           t->step - first, t->epoch - first / t->steps_per_epoch, METRICS_ROWS, e))
             return e->code;
         t->have_metrics = 1;
         return 0;

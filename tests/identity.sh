@@ -122,6 +122,18 @@ refused "eval of a unit-normalized run with --data of another training set" 1 "w
 refused "eval with --data of another data set (was: scored, exit 0)" 1 "is of data set mnist; --data" \
     eval --checkpoint "$dir/ts.h5" --data "$dir/other" --dataset fashion-mnist
 
+# ---- a copy resumed into the run's own checkpoint; metrics for a run that kept none ----
+cp "$dir/d.h5" "$dir/copy.h5"
+timeout 60 "$HYPERCLIP" train --resume "$dir/copy.h5" --checkpoint "$dir/d.h5" --epochs 4 > "$dir/copy.out" 2>&1; code=$?
+t "a copy resumed into the run's own existing checkpoint (same run_id) needs no --overwrite (exit $code)" \
+  '[ $code -eq 0 ] && grep -q "resumed from $dir/copy.h5" "$dir/copy.out"' "$dir/copy.out"
+t "... and its --new-metrics record (first step 10) went on to step 76: 66 rows" '"$HYPERCLIP" info "$dir/dm.h5" | grep -q "66 steps recorded"'
+refused "... but not into another run's checkpoint" 1 "checkpoint $dir/c.h5 already exists" \
+    train --resume "$dir/copy.h5" --checkpoint "$dir/c.h5" --metrics "$dir/x.h5"
+timeout 60 "$HYPERCLIP" train --resume "$dir/ts.h5" --metrics "$dir/tsm.h5" --quiet > "$dir/tsm.out" 2>&1; code=$?
+t "--metrics on the resume of a run that kept none: a new record from step 4 (exit $code)" \
+  '[ $code -eq 0 ] && [ "$(attr "$dir/tsm.h5" first_step)" = 4 ]' "$dir/tsm.out"
+
 # ---- 7. values and limits ----
 timeout 30 "$HYPERCLIP" train --data "$dir/data" --stack 'adam(beta1=1e-17)' > "$dir/raw.out" 2>&1; code=$?
 t "adam(beta1=1e-17): refused at parse time, exit 2 (got $code), with the column" \
