@@ -58,13 +58,6 @@ have_slurm() {
         command -v "$c" >/dev/null 2>&1 || return 1
     done
 }
-# Not root: a point that cannot run here is reported as skipped, with its reason, and
-# counted as skipped (CI runs as root and runs it).
-if [ "$(id -u)" -ne 0 ]; then
-    echo "ok 1 - # SKIP the Slurm cluster: slurmd must run as root to start jobs (run as root to test)"
-    echo "1..1"
-    exit 0
-fi
 if ! have_slurm && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "# installing $pkgs"
     export DEBIAN_FRONTEND=noninteractive
