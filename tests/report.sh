@@ -209,6 +209,18 @@ t "a missing cell: only it runs again (exit $code)" \
    grep -q "\] run adam_sgd_a1e-2_clipoff_t2:" "$dir/sweep4.out"'
 t "a missing cell: its metrics are back" '[ -s "$out/adam_sgd_a1e-2_clipoff_t2.metrics.h5" ]'
 
+# an attempt that died before its first checkpoint left a partial metrics file: the sweep
+# runs the cell from scratch, replacing that file (hyperclip refuses it without --overwrite)
+c=$out/adam_sgd_a1e-2_clipoff_t2
+rm -f "$c.done" "$c.metrics.h5" "$c.ckpt.h5"
+"$HYPERCLIP" train --data "$dir/data" --stack 'adam / sgd(alpha=1e-2, clip=off)' --max-steps 1 \
+    --metrics "$c.metrics.h5" --quiet >/dev/null 2>&1
+sweep >"$dir/sweep5.out" 2>&1; code=$?
+sed 's/^/# /' "$dir/sweep5.out" | grep -v '\] skip '
+t "a partial record without a checkpoint: the cell runs from scratch over it (exit $code)" \
+  '[ $code -eq 0 ] && grep -q "^sweep: 1 run, 9 skipped" "$dir/sweep5.out" &&
+   "$H5DUMP" -H -d /epochs/test_error "$c.metrics.h5" | grep -q "SIMPLE { ( 2 )"'
+
 # ---- the Slurm hand-off (no Slurm needed) -----------------------------------------------
 # --slurm --dry-run lists the pending cells as jobs/sweep.sbatch array indices and the
 # grid it passes that script; the script's own --print-grid must name the same cells.
