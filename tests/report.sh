@@ -231,7 +231,7 @@ if [ -f "$srcdir/jobs/sweep.sbatch" ] && command -v bash >/dev/null; then
     sed 's/^/# /' "$dir/slurm.out" | grep 'slurm:'
     line=$(grep '^slurm: .*jobs/sweep.sbatch$' "$dir/slurm.out")
     envs=${line#slurm: }
-    envs=${envs%% sbatch *}
+    envs=${envs%% /*jobs/submit *}
     (eval "export $envs" && bash "$srcdir/jobs/sweep.sbatch" --print-grid) >"$dir/grid.txt" 2>&1
     tasks=$(sed -n 's/^slurm: array task \([0-9]*\) = \(.*\)$/\1 \2/p' "$dir/slurm.out")
     same=$(echo "$tasks" | while read -r k name; do
@@ -240,9 +240,13 @@ if [ -f "$srcdir/jobs/sweep.sbatch" ] && command -v bash >/dev/null; then
       'echo "$line" | grep -q -- " --array=3-4 "'
     t "slurm hand-off: the time limit and the signal lead time go to sbatch" \
       'echo "$line" | grep -q -- " --time=1:30:00 --signal=B:USR1@300 "'
-    sweep --slurm --dry-run >"$dir/slurm2.out" 2>&1; code=$?
+    HC_SITE=$dir/no-site.conf sweep --slurm --dry-run >"$dir/slurm2.out" 2>&1; code=$?
     t "slurm hand-off without --time: refused, exit 2 (got $code), one line" \
       '[ $code -eq 2 ] && [ "$(grep -c . "$dir/slurm2.out")" -eq 1 ] && grep -q "needs --time" "$dir/slurm2.out"'
+    printf 'HC_PARTITION=p\nHC_TIME=0:10:00\n' > "$dir/site.conf"
+    HC_SITE=$dir/site.conf sweep --slurm --sbatch "$srcdir/jobs/submit --dry-run" >"$dir/slurm3.out" 2>&1; code=$?
+    t "slurm hand-off through jobs/submit: the site file's partition and time limit reach sbatch (exit $code)" \
+      '[ $code -eq 0 ] && grep -q "^sbatch --partition=p --time=0:10:00 .*--array=3-4 .*jobs/sweep.sbatch" "$dir/slurm3.out"'
     t "slurm hand-off: jobs/sweep.sbatch --print-grid names the same cells at those indices ($same of 2)" \
       '[ "$(echo "$tasks" | wc -l)" -eq 2 ] && [ "$same" -eq 2 ]'
     t "slurm hand-off: the dry run submitted nothing, so the cells still run locally" \
