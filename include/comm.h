@@ -1,11 +1,21 @@
-/* comm.h - data parallelism over MPI: the fused gradient buffer and its one allreduce.
+/* comm.h - data parallelism over MPI: the gradient buffer, its bucketed allreduce, the
+ * step's few double sums, and a watchdog on every wait.
  *
- * Buffer layout (one allocation, 64-byte aligned parts):
- *     double header[8]            header[0] = number of doubles that follow
- *     double values[n_doubles]    hypergradient shares, loss sum, ... (padded to 8)
- *     hc_real grad[n_reals]       weight gradients, written in place by the backward
- * One MPI_Allreduce with a user-defined sum over this mixed layout carries them all,
- * so gradients and hypergradients never get packed or copied. */
+ * The weight gradients travel as the build's real type with MPI_SUM, so Open MPI's own
+ * algorithms (segmenting, pipelining, shared-memory collectives) run. They go in
+ * buckets, posted as non-blocking allreduces in backward order while the earlier layers'
+ * backward still runs (as DDP and Horovod do):
+ *
+ *     comm_step_begin()                 a new step: nothing ready, nothing posted
+ *     comm_grad_ready(offset, count)    the model's backward: this part of grad is final;
+ *                                       each bucket it completes is posted, always in the
+ *                                       same order (last bucket first) on every rank
+ *     comm_step_finish()                posts the rest and the double slots, waits for all
+ *
+ * The level-1 hypergradients are not sent: they are derived from the reduced gradient
+ * (g . D with D the same on every rank), so the only doubles are the named slots below.
+ * Every wait is a watchdog: a rank that does not join within watchdog_s seconds (stopped,
+ * hung, dead) ends the job with a message naming it and its host (HC_ERR_STALLED). */
 #ifndef HC_COMM_H
 #define HC_COMM_H
 #include <mpi.h>
@@ -14,36 +24,61 @@
 #include "error.h"
 #include "hc_real.h"
 
+/* The doubles summed over ranks with every step's gradients. */
+enum { COMM_LOSS, COMM_STOP, COMM_SLOTS };
+
+#define HC_HOST_NAME 64
+#define HC_COMM_MAX_BUCKETS 64
+
 typedef struct {
-    MPI_Comm comm;          /* not owned */
+    MPI_Comm comm;              /* not owned */
+    MPI_Comm watch;             /* owned duplicate: the watchdog's roll call */
     int rank, size;
-    size_t n_doubles, n_reals;
-    double *values;         /* n_doubles, inside buf */
-    hc_real *grad;          /* n_reals, inside buf */
-    void *buf;
-    size_t buf_bytes;
-    MPI_Datatype type;      /* the whole buffer as one element */
-    MPI_Op sum;
+    size_t n_reals;
+    hc_real *grad;              /* n_reals, 64-byte aligned: the backward writes it in place */
+    double slot[COMM_SLOTS];    /* this rank's share before, the sum after the step */
+    int n_buckets;
+    size_t bucket_elems;
+    size_t ready[HC_COMM_MAX_BUCKETS];  /* elements of bucket b final in this step */
+    MPI_Request req[HC_COMM_MAX_BUCKETS + 1];
+    int posted;                 /* buckets posted this step, from the last one down */
+    double watchdog_s;
+    char (*host)[HC_HOST_NAME]; /* every rank's host, for messages */
 } hc_comm;
 
-int comm_init(hc_comm *c, MPI_Comm comm, size_t n_doubles, size_t n_reals, hc_err *e);
+/* Collective. bucket_elems 0: one bucket (one allreduce after the whole backward);
+ * watchdog_s <= 0: wait forever. */
+int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, double watchdog_s,
+              hc_err *e);
 void comm_free(hc_comm *c);
 
-/* Sums values and grad over all ranks, in place. */
-int comm_allreduce(hc_comm *c, hc_err *e);
+void comm_step_begin(hc_comm *c);
+void comm_grad_ready(hc_comm *c, size_t offset, size_t count);
+/* Moves the posted allreduces along (the backward calls it between long kernels). */
+void comm_progress(hc_comm *c);
+/* Sums grad and slot over all ranks, in place. */
+int comm_step_finish(hc_comm *c, hc_err *e);
+
+/* The bare collective the step's communication is measured against: one MPI_SUM
+ * allreduce of the whole gradient, blocking (the bench's probe). */
+int comm_allreduce_bare(hc_comm *c, hc_err *e);
 
 /* Contiguous shard [*begin, *end) of n items for this rank. */
 void comm_shard(const hc_comm *c, int n, int *begin, int *end);
 
 /* Collective: every rank passes its own status; if any failed, every rank returns the
- * same code and message (the lowest failing rank's). Returns 0 when all are fine. */
-int comm_agree(const hc_comm *c, hc_err *e);
+ * same code and message (the lowest failing rank's). Returns 0 when all are fine. The
+ * hc_comm form waits under the watchdog. */
+int comm_agree(hc_comm *c, hc_err *e);
 int comm_agree_on(MPI_Comm comm, hc_err *e);
+
+/* Waits for one request under c's watchdog (HC_ERR_STALLED when a rank never joins). */
+int comm_wait(hc_comm *c, MPI_Request *req, const char *what, hc_err *e);
 
 /* FNV-1a over bytes, for comparing weights across ranks. */
 uint64_t checksum64(const void *data, size_t bytes);
 
 /* Collective: fails with a message naming the ranks if the checksums differ. */
-int comm_check_identical(const hc_comm *c, uint64_t sum, const char *what, hc_err *e);
+int comm_check_identical(hc_comm *c, uint64_t sum, const char *what, hc_err *e);
 
 #endif

@@ -11,6 +11,7 @@ enum {
     HC_ERR_RUNTIME = 1,   /* bad file, I/O error, mismatch, ranks disagree */
     HC_ERR_USAGE = 2,     /* bad option or stack string */
     HC_EXIT_DIVERGED = 3, /* the loss turned non-finite; metrics saved */
+    HC_ERR_STALLED = 4,   /* a rank stopped answering: the job is aborted, not finalized */
     HC_EXIT_REQUEUE = 75  /* stopped by a signal after a checkpoint: requeue me (EX_TEMPFAIL) */
 };
 

@@ -56,6 +56,13 @@ struct hc_model {
      * freed by its destroy: the last layer's tanh outputs, and the gradient at its
      * pre-activation. */
     hc_real *out, *d_out;
+    /* Told by the backward each time a slice of grad (offset, count in the parameter
+     * vector) is final, so that its allreduce can start while the earlier layers' backward
+     * runs; count 0 only lets pending communication progress. NULL: nobody listens. Large
+     * weight gradients are computed in slices of about grad_slice values (0: whole). */
+    void (*grad_ready)(void *ctx, size_t offset, size_t count);
+    void *grad_ready_ctx;
+    size_t grad_slice;
 };
 
 /* The MLP of the spec: Linear(in -> hidden) -> tanh -> Linear(hidden -> classes) ->
@@ -98,6 +105,14 @@ double model_train_batch(hc_model *m, const hc_real *param, const hc_real *x, co
                          int n, hc_real scale, hc_real *grad);
 void model_eval_batch(hc_model *m, const hc_real *param, const hc_real *x, const int *y, int n,
                       double *loss_sum, double *correct);
+
+/* Calls m->grad_ready, if any: tensor t's gradient is final, or (model_slice_ready) the
+ * slice [offset, offset + count) of the parameter vector. */
+void model_tensor_ready(const hc_model *m, int t);
+void model_slice_ready(const hc_model *m, size_t offset, size_t count);
+
+/* Rows per slice of a (rows x cols) weight gradient, for m->grad_slice. */
+int model_slice_rows(const hc_model *m, int rows, int cols);
 
 /* Index of the largest value; a NaN is the largest, the first NaN wins (PyTorch). */
 int argmax_nan_first(const hc_real *v, int n);

@@ -1,12 +1,17 @@
 /* train.h - the data-parallel training loop: one trainer per rank, same state on all.
  *
- * A step (spec "One step, in order" and "Data parallelism"):
- *   trainer_gradients()  this rank's shard of the global batch: forward, backward into
- *                        the fused buffer, level-1 hypergradient shares, loss; then the
- *                        one allreduce
- *   stack_step()         hypergradients of every level, clip, updates top down, weights
- *   trainer_advance()    bookkeeping, metrics row, next batch
- * Everything the step touches is allocated by trainer_init. */
+ * A step (spec "One step, in order" and "Data parallelism"), phase by phase:
+ *   gather      this rank's shard of the global batch
+ *   model       forward, backward into the gradient buffer; each finished bucket of
+ *               gradients starts its allreduce while the earlier layers' backward runs
+ *   comm        the rest of the allreduce (and the loss and stop request, two doubles)
+ *   hypergrad   level-1 hypergradients g . D from the summed gradient (D is the same on
+ *               every rank, so this equals the sum of the ranks' shares)
+ *   hyper       hypergradients of the higher levels, clip, their updates top down
+ *   weights     level 1 updates the weights
+ *   advance     bookkeeping, metrics row, next batch
+ * Everything the step touches is allocated by trainer_init. A phase clock (off unless
+ * asked for) times each phase of the real step: the bench reads it. */
 #ifndef HC_TRAIN_H
 #define HC_TRAIN_H
 #include <mpi.h>
@@ -43,7 +48,29 @@ typedef struct {
     int overwrite;              /* --overwrite: an existing checkpoint/metrics file may be replaced */
     int new_metrics;            /* --new-metrics: a resume starts a new metrics file */
     const hc_run_record *record; /* provenance (command, hosts, ...); NULL: none */
+    int watchdog;               /* --watchdog SECONDS: a rank silent this long ends the job; 0 off */
+    size_t bucket_elems;        /* gradients per allreduce bucket; 0: HC_BUCKET_ELEMS */
 } hc_train_opts;
+
+/* Gradients per allreduce bucket, chosen by measurement (docs/performance.md). */
+#define HC_BUCKET_ELEMS ((size_t)1 << 16)
+#define HC_WATCHDOG_SECONDS 45
+
+typedef enum {
+    PHASE_GATHER, PHASE_MODEL, PHASE_COMM, PHASE_HYPERGRAD, PHASE_HYPER, PHASE_WEIGHTS,
+    PHASE_ADVANCE, N_PHASES
+} hc_phase;
+
+/* Seconds spent in each phase since the clock was last reset; `current` is the phase
+ * running now (N_PHASES: outside a step). */
+typedef struct {
+    int on;
+    hc_phase current;
+    double mark;
+    double seconds[N_PHASES];
+} hc_phase_clock;
+
+extern const char *const hc_phase_names[N_PHASES];
 
 void train_opts_defaults(hc_train_opts *o);
 
@@ -66,6 +93,8 @@ typedef struct {
     double epoch_loss_sum;      /* sum of per-sample losses this epoch */
     long epoch_samples;
     double loss;                /* the last step's global minibatch loss */
+    double hypergrad[HC_MAX_HYPER]; /* the last step's level-1 hypergradients */
+    hc_phase_clock clock;
     int stop_requested;         /* a rank got SIGTERM/SIGUSR1: agreed in the allreduce */
     int resumed;
     int ckpt_writes;
@@ -84,9 +113,9 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
                  hc_err *e);
 void trainer_free(hc_trainer *t);
 
-/* This step's gradients and level-1 hypergradients, summed over ranks. */
+/* This step's gradients summed over ranks, and the level-1 hypergradients. */
 int trainer_gradients(hc_trainer *t, hc_err *e);
-/* The allreduced level-1 hypergradients and mean loss of the last trainer_gradients. */
+/* The level-1 hypergradients and mean loss of the last trainer_gradients. */
 const double *trainer_hypergrads(const hc_trainer *t);
 double trainer_batch_loss(const hc_trainer *t);
 /* Recomputes the epoch's order and the batch size from (epoch, pos), after a restore. */
@@ -95,6 +124,10 @@ void trainer_sync_position(hc_trainer *t);
 int trainer_advance(hc_trainer *t, hc_err *e);
 /* gradients + stack_step + advance. */
 int trainer_step(hc_trainer *t, hc_err *e);
+
+/* The phase clock: on or off, and reset; the bench reads it after steps. */
+void trainer_clock_start(hc_trainer *t, int on);
+const hc_phase_clock *trainer_clock(const hc_trainer *t);
 
 /* Loss and error (a fraction) over a whole split, shared across ranks (collective). */
 int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double *error,

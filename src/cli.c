@@ -108,6 +108,7 @@ int cli_parse_train(int argc, char **argv, hc_train_opts *o, hc_given *given, in
                     hc_err *e)
 {
     const char *resume_if = NULL;
+    long bucket = 0;
     train_opts_defaults(o);
     o->data_path = HC_DEFAULT_DATA;
     *help = 0;
@@ -134,10 +135,13 @@ int cli_parse_train(int argc, char **argv, hc_train_opts *o, hc_given *given, in
         {"private-data", ARG_FLAG_ON, &o->private_data, 0, 0},
         {"overwrite", ARG_FLAG_ON, &o->overwrite, 0, 0},
         {"new-metrics", ARG_FLAG_ON, &o->new_metrics, 0, 0},
+        {"watchdog", ARG_INT, &o->watchdog, 0, 7 * 24 * 3600},
+        {"bucket", ARG_LONG, &bucket, 1, 1L << 30},
         {"help", ARG_HELP, help, 0, 0},
     };
     if (parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), given, e))
         return e->code;
+    o->bucket_elems = (size_t)bucket;
     if (resume_if && o->resume_path)
         return hc_fail(e, HC_ERR_USAGE, "give --resume or --resume-if-exists, not both");
     if (resume_if) {
@@ -231,6 +235,11 @@ void cli_train_help(FILE *f)
           "  --quiet             no per-epoch lines, only the final one\n"
           "  --private-data      one copy of the data set per rank (default: one per node,\n"
           "                      shared by the node's ranks that name the same --data)\n"
+          "  --bucket N          gradient values per allreduce bucket; the buckets' allreduces\n"
+          "                      start during the backward [65536]\n"
+          "  --watchdog SECONDS  a rank that does not join the step's allreduce for this long\n"
+          "                      (stopped, hung) ends the job, naming it (exit 4); 0: wait\n"
+          "                      forever [45]\n"
           "  --help, -h          this text\n", f);
 }
 

@@ -1,74 +1,215 @@
-/* comm.c - the fused allreduce and the collective error agreement. */
+/* comm.c - the bucketed gradient allreduce, the step's double slots, the collective error
+ * agreement, and the watchdog that turns a stalled rank into a message. */
+#define _GNU_SOURCE
 #include "comm.h"
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define HEADER_DOUBLES 8   /* keeps the values and grad parts 64-byte aligned */
+#define ROLL_CALL_TAG 7001
+#define ROLL_CALL_GRACE 5.0     /* seconds the ranks still running wait for each other */
 
-static size_t round8(size_t n) { return (n + 7) / 8 * 8; }
+static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MPI_FLOAT; }
 
-/* MPI calls this with whole buffers (count 1 of a contiguous type): the header says
- * where the doubles end and the reals begin. Addition is commutative bitwise, so every
- * rank ends with the same bits whatever the reduction tree. */
-static void fused_sum(void *in, void *inout, int *len, MPI_Datatype *type)
-{
-    int bytes;
-    MPI_Type_size(*type, &bytes);
-    for (int e = 0; e < *len; e++) {
-        char *a = (char *)in + (size_t)e * bytes, *b = (char *)inout + (size_t)e * bytes;
-        const double *hin = (const double *)a;
-        size_t n_doubles = (size_t)hin[0];
-        const double *din = hin + HEADER_DOUBLES;
-        double *dout = (double *)b + HEADER_DOUBLES;
-        for (size_t i = 0; i < n_doubles; i++) dout[i] += din[i];
-        size_t off = (HEADER_DOUBLES + n_doubles) * sizeof(double);
-        size_t n_reals = ((size_t)bytes - off) / sizeof(hc_real);
-        const hc_real *rin = (const hc_real *)(a + off);
-        hc_real *rout = (hc_real *)(b + off);
-        for (size_t i = 0; i < n_reals; i++) rout[i] += rin[i];
-    }
-}
-
-int comm_init(hc_comm *c, MPI_Comm comm, size_t n_doubles, size_t n_reals, hc_err *e)
+int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, double watchdog_s,
+              hc_err *e)
 {
     memset(c, 0, sizeof *c);
     c->comm = comm;
+    c->watch = MPI_COMM_NULL;
     MPI_Comm_rank(comm, &c->rank);
     MPI_Comm_size(comm, &c->size);
-    c->n_doubles = n_doubles;
     c->n_reals = n_reals;
-    size_t nd = round8(n_doubles);
-    c->buf_bytes = (HEADER_DOUBLES + nd) * sizeof(double) + round8(n_reals) * sizeof(hc_real);
-    if (c->buf_bytes > (size_t)2147483647)
-        return hc_fail(e, HC_ERR_RUNTIME, "gradient buffer of %zu bytes is too large for one allreduce",
-                       c->buf_bytes);
-    if (posix_memalign(&c->buf, 64, c->buf_bytes))
+    c->watchdog_s = watchdog_s;
+    if (bucket_elems == 0 || bucket_elems > n_reals) bucket_elems = n_reals ? n_reals : 1;
+    size_t min_elems = (n_reals + HC_COMM_MAX_BUCKETS - 1) / HC_COMM_MAX_BUCKETS;
+    if (bucket_elems < min_elems) bucket_elems = min_elems;
+    if (bucket_elems > (size_t)1 << 30)
+        return hc_fail(e, HC_ERR_RUNTIME, "gradient buckets of %zu values are too large for MPI",
+                       bucket_elems);
+    c->bucket_elems = bucket_elems;
+    c->n_buckets = n_reals ? (int)((n_reals + bucket_elems - 1) / bucket_elems) : 0;
+    for (int i = 0; i <= HC_COMM_MAX_BUCKETS; i++) c->req[i] = MPI_REQUEST_NULL;
+    if (posix_memalign((void **)&c->grad, 64, (n_reals ? n_reals : 1) * sizeof *c->grad)) {
+        c->grad = NULL;
         return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the gradient buffer");
-    memset(c->buf, 0, c->buf_bytes);
-    double *header = c->buf;
-    header[0] = (double)nd;
-    c->values = header + HEADER_DOUBLES;
-    c->grad = (hc_real *)(c->values + nd);
-    MPI_Type_contiguous((int)c->buf_bytes, MPI_BYTE, &c->type);
-    MPI_Type_commit(&c->type);
-    MPI_Op_create(fused_sum, 1, &c->sum);
+    }
+    memset(c->grad, 0, n_reals * sizeof *c->grad);
+    if (!(c->host = calloc((size_t)c->size, sizeof *c->host))) {
+        free(c->grad);
+        c->grad = NULL;
+        return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the host table");
+    }
+    char mine[MPI_MAX_PROCESSOR_NAME] = "";
+    int len = 0;
+    MPI_Get_processor_name(mine, &len);
+    snprintf(c->host[c->rank], HC_HOST_NAME, "%s", mine);
+    MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, c->host, HC_HOST_NAME, MPI_CHAR, comm);
+    for (int r = 0; r < c->size; r++) c->host[r][HC_HOST_NAME - 1] = '\0';
+    MPI_Comm_dup(comm, &c->watch);
     return 0;
 }
 
 void comm_free(hc_comm *c)
 {
-    if (!c->buf) return;
-    MPI_Op_free(&c->sum);
-    MPI_Type_free(&c->type);
-    free(c->buf);
+    if (c->host && c->watch != MPI_COMM_NULL) MPI_Comm_free(&c->watch);   /* host: inited */
+    free(c->grad);
+    free(c->host);
     memset(c, 0, sizeof *c);
 }
 
-int comm_allreduce(hc_comm *c, hc_err *e)
+/* ---- the step's reduction ---- */
+
+static size_t bucket_begin(const hc_comm *c, int b) { return (size_t)b * c->bucket_elems; }
+
+static size_t bucket_size(const hc_comm *c, int b)
+{
+    size_t begin = bucket_begin(c, b);
+    return c->n_reals - begin < c->bucket_elems ? c->n_reals - begin : c->bucket_elems;
+}
+
+void comm_step_begin(hc_comm *c)
+{
+    memset(c->ready, 0, sizeof c->ready);
+    c->posted = 0;
+}
+
+/* Posts bucket n_buckets-1-posted: the same order on every rank, as MPI requires. */
+static void post_next(hc_comm *c)
+{
+    int b = c->n_buckets - 1 - c->posted;
+    MPI_Iallreduce(MPI_IN_PLACE, c->grad + bucket_begin(c, b), (int)bucket_size(c, b),
+                   real_type(), MPI_SUM, c->comm, &c->req[c->posted]);
+    c->posted++;
+}
+
+void comm_grad_ready(hc_comm *c, size_t offset, size_t count)
+{
+    if (c->size == 1 || c->n_buckets == 1) return;
+    size_t end = offset + count;
+    for (int b = (int)(offset / c->bucket_elems); b < c->n_buckets; b++) {
+        size_t lo = bucket_begin(c, b), hi = lo + bucket_size(c, b);
+        if (lo >= end) break;
+        c->ready[b] += (end < hi ? end : hi) - (offset > lo ? offset : lo);
+    }
+    while (c->posted < c->n_buckets) {
+        int b = c->n_buckets - 1 - c->posted;
+        if (c->ready[b] < bucket_size(c, b)) break;
+        post_next(c);
+    }
+    comm_progress(c);
+}
+
+void comm_progress(hc_comm *c)
+{
+    int done;
+    if (c->posted) MPI_Testall(c->posted, c->req, &done, MPI_STATUSES_IGNORE);
+}
+
+/* ---- the watchdog ---- */
+
+static double now(void) { return MPI_Wtime(); }
+
+/* The ranks still running exchange a byte on the watch communicator; whoever does not
+ * answer within the grace time is the one the job waited for. The lowest answering rank
+ * words the message; the others return the code alone (main aborts the job). */
+static int roll_call(hc_comm *c, const char *what, double waited, hc_err *e)
+{
+    int n = c->size;
+    char mine = 1, *got = calloc((size_t)n, 1);
+    MPI_Request *rq = calloc((size_t)(2 * n), sizeof *rq);
+    if (!got || !rq) {
+        free(got); free(rq);
+        return hc_fail(e, HC_ERR_STALLED, "a rank has not joined %s for %.0f s: ending the job",
+                       what, waited);
+    }
+    for (int r = 0; r < 2 * n; r++) rq[r] = MPI_REQUEST_NULL;
+    for (int r = 0; r < n; r++) {
+        if (r == c->rank) continue;
+        MPI_Irecv(&got[r], 1, MPI_CHAR, r, ROLL_CALL_TAG, c->watch, &rq[r]);
+        MPI_Isend(&mine, 1, MPI_CHAR, r, ROLL_CALL_TAG, c->watch, &rq[n + r]);
+    }
+    got[c->rank] = 1;
+    double deadline = now() + ROLL_CALL_GRACE;
+    int all = 0;
+    while (!all && now() < deadline) {
+        MPI_Testall(n, rq, &all, MPI_STATUSES_IGNORE);   /* receives only: sends may hang */
+        if (!all) sched_yield();
+    }
+    int lowest = c->rank, missing = -1, n_missing = 0;
+    for (int r = 0; r < n; r++) {
+        if (got[r] && r < lowest) lowest = r;
+        if (!got[r] && n_missing++ == 0) missing = r;
+    }
+    free(got);
+    free(rq);   /* requests to the missing ranks stay pending: the job ends now */
+    if (lowest != c->rank) {
+        e->msg[0] = '\0';
+        return e->code = HC_ERR_STALLED;
+    }
+    if (n_missing == 0)
+        return hc_fail(e, HC_ERR_STALLED, "the ranks did not meet in %s for %.0f s although all "
+                       "answer (they are in different collectives): ending the job", what, waited);
+    return hc_fail(e, HC_ERR_STALLED, "rank %d on %s has not joined %s for %.0f s (stopped, hung "
+                   "or dead)%s: ending the job (--watchdog sets the limit)", missing,
+                   c->host[missing], what, waited,
+                   n_missing > 1 ? ", nor have other ranks" : "");
+}
+
+/* Polls as a blocking MPI call would: Open MPI's progress engine itself yields the core
+ * when the node is oversubscribed, and holds it otherwise (yielding here would hand the
+ * core to any other process on a busy node and stretch the step by a time slice). */
+static int wait_all(hc_comm *c, int n, MPI_Request *req, const char *what, hc_err *e)
+{
+    double start = now(), deadline = start + c->watchdog_s, last = start;
+    for (unsigned long spins = 0;; spins++) {
+        int done;
+        MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
+        if (done) return 0;
+        if ((spins & 1023) != 1023 || c->watchdog_s <= 0) continue;
+        double t = now(), gap = t - last;
+        last = t;
+        if (t <= deadline) continue;
+        /* A second without a poll that ran past the deadline: this rank was the one
+         * stopped (SIGSTOP, then the launcher's SIGCONT before it kills the job); the
+         * others have named it already. */
+        if (gap > 1.0) {
+            e->msg[0] = '\0';
+            return e->code = HC_ERR_STALLED;
+        }
+        return roll_call(c, what, t - start, e);
+    }
+}
+
+int comm_wait(hc_comm *c, MPI_Request *req, const char *what, hc_err *e)
+{
+    return wait_all(c, 1, req, what, e);
+}
+
+int comm_step_finish(hc_comm *c, hc_err *e)
 {
     if (c->size == 1) return 0;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, c->buf, 1, c->type, c->sum, c->comm);
-    if (rc != MPI_SUCCESS) return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed (%d)", rc);
+    if (c->n_buckets == 1) {
+        /* No overlap: the slots' small allreduce shows every rank has arrived (under the
+         * watchdog), then the gradient takes Open MPI's tuned blocking allreduce. */
+        MPI_Iallreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm, &c->req[0]);
+        if (wait_all(c, 1, c->req, "the step's allreduce", e)) return e->code;
+        return comm_allreduce_bare(c, e);
+    }
+    while (c->posted < c->n_buckets) post_next(c);   /* whatever the backward did not report */
+    MPI_Iallreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm,
+                   &c->req[c->posted]);
+    return wait_all(c, c->posted + 1, c->req, "the step's allreduce", e);
+}
+
+int comm_allreduce_bare(hc_comm *c, hc_err *e)
+{
+    if (c->size == 1) return 0;
+    if (MPI_Allreduce(MPI_IN_PLACE, c->grad, (int)c->n_reals, real_type(), MPI_SUM, c->comm) !=
+        MPI_SUCCESS)
+        return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed");
     return 0;
 }
 
@@ -78,13 +219,25 @@ void comm_shard(const hc_comm *c, int n, int *begin, int *end)
     *end = (int)((long)n * (c->rank + 1) / c->size);
 }
 
-int comm_agree_on(MPI_Comm comm, hc_err *e)
+/* ---- agreement ---- */
+
+static int agree(MPI_Comm comm, hc_comm *watched, hc_err *e)
 {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     int mine = e->code ? rank : size, first;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    if (watched && size > 1) {
+        MPI_Request rq;
+        MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm, &rq);
+        hc_err w = {0};
+        if (comm_wait(watched, &rq, "a collective check", &w)) {
+            *e = w;
+            return e->code;
+        }
+    } else {
+        MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    }
     if (first == size) return 0;
     int code = e->code;
     MPI_Bcast(&code, 1, MPI_INT, first, comm);
@@ -93,7 +246,8 @@ int comm_agree_on(MPI_Comm comm, hc_err *e)
     return code;
 }
 
-int comm_agree(const hc_comm *c, hc_err *e) { return comm_agree_on(c->comm, e); }
+int comm_agree_on(MPI_Comm comm, hc_err *e) { return agree(comm, NULL, e); }
+int comm_agree(hc_comm *c, hc_err *e) { return agree(c->comm, c, e); }
 
 uint64_t checksum64(const void *data, size_t bytes)
 {
@@ -103,7 +257,7 @@ uint64_t checksum64(const void *data, size_t bytes)
     return h;
 }
 
-int comm_check_identical(const hc_comm *c, uint64_t sum, const char *what, hc_err *e)
+int comm_check_identical(hc_comm *c, uint64_t sum, const char *what, hc_err *e)
 {
     uint64_t lo = sum, hi = sum;
     MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, c->comm);

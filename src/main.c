@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "data.h"
 #include "data_shared.h"
@@ -15,9 +16,20 @@
 #include "train.h"
 #include <unistd.h>
 
-/* Rank 0 prints the (agreed) error; every rank returns its code. */
+/* Rank 0 prints the (agreed) error; every rank returns its code. A stalled rank cannot
+ * be agreed with: the rank that named it prints, and every running rank aborts the job
+ * (MPI_Finalize would wait for the stalled one forever). */
 static int report(int rank, const hc_err *e)
 {
+    if (e->code == HC_ERR_STALLED) {
+        if (e->msg[0]) {
+            fprintf(stderr, "hyperclip: error: %s\n", e->msg);
+            fflush(stderr);
+        } else {
+            sleep(2);           /* lets the naming rank print first */
+        }
+        MPI_Abort(MPI_COMM_WORLD, HC_ERR_STALLED);
+    }
     if (e->code && rank == 0) fprintf(stderr, "hyperclip: error: %s\n", e->msg);
     return e->code;
 }
@@ -76,6 +88,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
     if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
     if (rank == 0) print_start(&t, opt.threads, &share);
     code = trainer_run(&t, e);
+    if (e->code == HC_ERR_STALLED) return e->code;  /* no collective frees: the job aborts */
     trainer_free(&t);
     if (!code || e->code) code = e->code;   /* else a documented outcome (diverged), not an error */
     goto done;

@@ -52,6 +52,23 @@ void model_init_params(const hc_model *m, hc_real *param, uint64_t seed)
     }
 }
 
+void model_slice_ready(const hc_model *m, size_t offset, size_t count)
+{
+    if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, offset, count);
+}
+
+void model_tensor_ready(const hc_model *m, int t)
+{
+    model_slice_ready(m, m->tensors[t].offset, m->tensors[t].count);
+}
+
+int model_slice_rows(const hc_model *m, int rows, int cols)
+{
+    if (m->grad_slice == 0 || (size_t)rows * cols <= m->grad_slice) return rows;
+    size_t r = m->grad_slice / (size_t)cols;
+    return r < 1 ? 1 : (int)r;
+}
+
 int argmax_nan_first(const hc_real *v, int n)
 {
     int best = 0;
@@ -128,6 +145,7 @@ double model_train_batch(hc_model *m, const hc_real *param, const hc_real *x, co
 {
     if (n == 0) {                       /* an empty shard contributes nothing */
         memset(grad, 0, m->n_params * sizeof *grad);
+        model_slice_ready(m, 0, m->n_params);
         return 0.0;
     }
     m->ops->forward(m, param, x, n);

@@ -307,6 +307,7 @@ static void cnn_backward(hc_model *m, const hc_real *param, const hc_real *x, in
 
     /* the dense layers, as in the MLP */
     GEMM(K_DENSE, C, HIDDEN, n, 1, d_out, 1, C, p->h, HIDDEN, 1, 0, g_w4, HIDDEN, 1);
+    model_tensor_ready(m, FW2);
     GEMM(K_DENSE, n, HIDDEN, C, 1, d_out, C, 1, w4, HIDDEN, 1, 0, p->d_h, HIDDEN, 1);
     for (int j = 0; j < C; j++) g_b4[j] = 0;
     for (int j = 0; j < HIDDEN; j++) g_b3[j] = 0;
@@ -319,7 +320,16 @@ static void cnn_backward(hc_model *m, const hc_real *param, const hc_real *x, in
             g_b3[j] += d;
         }
     }
-    GEMM(K_DENSE, HIDDEN, D, n, 1, p->d_h, 1, HIDDEN, p->a2, D, 1, 0, g_w3, D, 1); /* dz3^T a2 */
+    model_tensor_ready(m, FB2);
+    model_tensor_ready(m, FB1);
+    /* dz3^T a2 in slices of rows from the last, each one's allreduce starting at once */
+    const int rows = model_slice_rows(m, HIDDEN, D);
+    for (int r1 = HIDDEN, r0; r1 > 0; r1 = r0) {
+        r0 = r1 - rows > 0 ? r1 - rows : 0;
+        GEMM(K_DENSE, r1 - r0, D, n, 1, p->d_h + r0, 1, HIDDEN, p->a2, D, 1, 0,
+             g_w3 + (size_t)r0 * D, D, 1);
+        model_slice_ready(m, T[FW1].offset + (size_t)r0 * D, (size_t)(r1 - r0) * D);
+    }
     GEMM(K_DENSE, n, D, HIDDEN, 1, p->d_h, HIDDEN, 1, w3, D, 1, 0, p->d_a2, D, 1); /* dz3 W3 */
 
     /* the convolutions, block by block */
@@ -338,9 +348,14 @@ static void cnn_backward(hc_model *m, const hc_real *param, const hc_real *x, in
         /* conv1: weights and bias */
         conv_dz(p, c1, a1, p->d_a1, ns);
         conv_weight_grad(p, c1, x + s0 * c1->in_size, ns, beta, p->g1);
+        model_slice_ready(m, 0, 0);     /* the dense layers' allreduces move on */
     }
-    conv_grad_out(c1, p->g1, g_cw1, g_cb1);
     conv_grad_out(c2, p->g2, g_cw2, g_cb2);
+    model_tensor_ready(m, CW2);
+    model_tensor_ready(m, CB2);
+    conv_grad_out(c1, p->g1, g_cw1, g_cb1);
+    model_tensor_ready(m, CW1);
+    model_tensor_ready(m, CB1);
 }
 
 /* ---- the model interface ---- */

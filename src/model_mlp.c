@@ -54,6 +54,7 @@ static void mlp_backward(hc_model *m, const hc_real *param, const hc_real *x, in
     const hc_real *w2 = param + T[W2].offset;
 
     gemm(C, H, n, 1, m->d_out, 1, C, p->h1, H, 1, 0, g_w2, H, 1);     /* dz2^T h1 */
+    model_tensor_ready(m, W2);
     gemm(n, H, C, 1, m->d_out, C, 1, w2, H, 1, 0, p->d_h1, H, 1);     /* dz2 W2 */
     /* Bias gradients are column sums; accumulating whole rows into g_b keeps the
      * inner loops long and contiguous (vectorised), and the order of the sums fixed. */
@@ -74,7 +75,16 @@ static void mlp_backward(hc_model *m, const hc_real *param, const hc_real *x, in
             g_b1[j] += d;
         }
     }
-    gemm(H, in, n, 1, p->d_h1, 1, H, x, in, 1, 0, g_w1, in, 1);       /* dz1^T x */
+    model_tensor_ready(m, B2);
+    model_tensor_ready(m, B1);
+    /* dz1^T x, in slices of rows from the last: each slice's allreduce starts while the
+     * next is computed (an element's sum over the batch is the same in any slicing) */
+    const int rows = model_slice_rows(m, H, in);
+    for (int r1 = H, r0; r1 > 0; r1 = r0) {
+        r0 = r1 - rows > 0 ? r1 - rows : 0;
+        gemm(r1 - r0, in, n, 1, p->d_h1 + r0, 1, H, x, in, 1, 0, g_w1 + (size_t)r0 * in, in, 1);
+        model_slice_ready(m, T[W1].offset + (size_t)r0 * in, (size_t)(r1 - r0) * in);
+    }
 }
 
 static void mlp_destroy(hc_model *m)

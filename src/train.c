@@ -9,6 +9,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <signal.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 #include "ckpt.h"
 #include "model_io.h"
 #include "rng.h"
@@ -47,7 +50,11 @@ void train_opts_defaults(hc_train_opts *o)
     o->shuffle = 1;
     o->threads = 1;
     o->progress = -1;
+    o->watchdog = HC_WATCHDOG_SECONDS;
 }
+
+const char *const hc_phase_names[N_PHASES] = {
+    "gather", "model", "comm", "hypergrad", "hyper", "weights", "advance"};
 
 /* ---- metrics columns: steps/loss, then value/grad/clipped/threshold per hyper ---- */
 
@@ -135,6 +142,25 @@ static int open_metrics(hc_trainer *t, hc_err *e)
 }
 
 /* ---- set-up ---- */
+
+/* Subnormal floats appear in the optimizer state (Adam's m of a weight whose gradient
+ * turned 0 decays by beta1 a step, through the subnormal range) and cost 10-100x per
+ * operation on many Intel cores: flush them to zero, in this thread and in the BLIS
+ * threads it starts later (they inherit the floating-point environment). A subnormal is
+ * below 1.2e-38: flushing it changes no weight (far below their rounding) and, measured,
+ * no bit of the MNIST runs (docs/performance.md). */
+static void flush_subnormals(void)
+{
+#if defined(__SSE__)
+    _mm_setcsr(_mm_getcsr() | 0x8040);      /* FTZ | DAZ */
+#endif
+}
+
+/* The model's backward announces finished gradients to the allreduce. */
+static void on_grad_ready(void *comm, size_t offset, size_t count)
+{
+    comm_grad_ready(comm, offset, count);
+}
 
 static int load_init(hc_trainer *t, hc_err *e)
 {
@@ -239,6 +265,7 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     memset(t, 0, sizeof *t);
     t->opt = *opt;
     t->ds = ds;
+    flush_subnormals();
     if (opt->batch < 1) return hc_fail(e, HC_ERR_USAGE, "--batch must be at least 1");
     if (ds->train.n < 1 || ds->test.n < 1)
         return hc_fail(e, HC_ERR_RUNTIME, "the data set has no training or no test samples");
@@ -262,9 +289,12 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
         goto fail;
     if (init_stack(t, &spec, e)) goto fail;
     stack_spec_free(&spec);
-    /* values: level-1 hypergradient shares, the loss, the stop request */
-    if (comm_init(&t->comm, comm, (size_t)t->stack.level[0].n_hyper + 2, t->model.n_params, e))
-        goto fail;
+    size_t bucket = opt->bucket_elems ? opt->bucket_elems : HC_BUCKET_ELEMS;
+    if (comm_init(&t->comm, comm, t->model.n_params, bucket, opt->watchdog, e)) goto fail;
+    t->model.grad_ready = on_grad_ready;
+    t->model.grad_ready_ctx = &t->comm;
+    t->model.grad_slice = bucket;
+    t->clock.current = N_PHASES;
 
     size_t np = t->model.n_params;
     /* 64-byte aligned: the update and the gather write them with whole vectors */
@@ -312,28 +342,55 @@ void trainer_free(hc_trainer *t)
 
 /* ---- the step ---- */
 
+static double now(void) { return MPI_Wtime(); }
+
+void trainer_clock_start(hc_trainer *t, int on)
+{
+    memset(&t->clock, 0, sizeof t->clock);
+    t->clock.on = on;
+    t->clock.current = N_PHASES;
+}
+
+const hc_phase_clock *trainer_clock(const hc_trainer *t) { return &t->clock; }
+
+/* Ends the running phase and starts `next` (N_PHASES: the step is over). */
+static void phase(hc_trainer *t, hc_phase next)
+{
+    hc_phase_clock *c = &t->clock;
+    if (!c->on) return;
+    double n = now();
+    if (c->current < N_PHASES) c->seconds[c->current] += n - c->mark;
+    c->mark = n;
+    c->current = next;
+}
+
 int trainer_gradients(hc_trainer *t, hc_err *e)
 {
-    int begin, end, nh = t->stack.level[0].n_hyper;
+    int begin, end;
     comm_shard(&t->comm, t->batch_n, &begin, &end);
     const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
     int n = end - begin;
     /* the mean is over the step's global minibatch, whatever the number of ranks */
     hc_real scale = (hc_real)(1.0 / t->batch_n);
 
+    phase(t, PHASE_GATHER);
+    comm_step_begin(&t->comm);
     dataset_gather(t->ds, &t->ds->train, idx, n, t->x, t->y);
+    phase(t, PHASE_MODEL);
     double loss_sum = t->model.ops->train_batch(&t->model, t->param, t->x, t->y, n, scale,
                                                 t->comm.grad);
-    stack_local_hypergrads(&t->stack, t->comm.grad, t->comm.values);
-    t->comm.values[nh] = loss_sum / t->batch_n;
-    t->comm.values[nh + 1] = stop_signals > 0;
-    if (comm_allreduce(&t->comm, e)) return e->code;
-    t->loss = t->comm.values[nh];
-    t->stop_requested = t->comm.values[nh + 1] > 0;   /* the same on every rank */
+    phase(t, PHASE_COMM);
+    t->comm.slot[COMM_LOSS] = loss_sum / t->batch_n;
+    t->comm.slot[COMM_STOP] = stop_signals > 0;
+    if (comm_step_finish(&t->comm, e)) return e->code;
+    t->loss = t->comm.slot[COMM_LOSS];
+    t->stop_requested = t->comm.slot[COMM_STOP] > 0;   /* the same on every rank */
+    phase(t, PHASE_HYPERGRAD);
+    stack_local_hypergrads(&t->stack, t->comm.grad, t->hypergrad);
     return 0;
 }
 
-const double *trainer_hypergrads(const hc_trainer *t) { return t->comm.values; }
+const double *trainer_hypergrads(const hc_trainer *t) { return t->hypergrad; }
 double trainer_batch_loss(const hc_trainer *t) { return t->loss; }
 
 int trainer_advance(hc_trainer *t, hc_err *e)
@@ -358,8 +415,15 @@ int trainer_advance(hc_trainer *t, hc_err *e)
 int trainer_step(hc_trainer *t, hc_err *e)
 {
     if (trainer_gradients(t, e)) return e->code;
-    stack_step(&t->stack, trainer_hypergrads(t), t->param, t->comm.grad);
-    return trainer_advance(t, e);
+    phase(t, PHASE_HYPER);
+    stack_hypergrads(&t->stack, t->hypergrad);
+    for (int k = t->stack.n_levels - 1; k >= 1; k--) stack_update_level(&t->stack, k);
+    phase(t, PHASE_WEIGHTS);
+    stack_update_weights(&t->stack, t->param, t->comm.grad);
+    phase(t, PHASE_ADVANCE);
+    int rc = trainer_advance(t, e);
+    phase(t, N_PHASES);
+    return rc;
 }
 
 int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double *error,
@@ -374,16 +438,17 @@ int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double 
         dataset_gather(t->ds, split, t->index, n, t->x, t->y);
         t->model.ops->eval_batch(&t->model, t->param, t->x, t->y, n, &sums[0], &sums[1]);
     }
-    if (MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, t->comm.comm) != MPI_SUCCESS)
-        return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed in evaluation");
+    if (t->comm.size > 1) {
+        MPI_Request rq;
+        MPI_Iallreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, t->comm.comm, &rq);
+        if (comm_wait(&t->comm, &rq, "the evaluation's allreduce", e)) return e->code;
+    }
     *loss = sums[0] / split->n;
     *error = 1.0 - sums[1] / split->n;
     return 0;
 }
 
 /* ---- the run, with its output on rank 0 ---- */
-
-static double now(void) { return MPI_Wtime(); }
 
 /* Under mpirun a rank's stdout is always a pty, so "a terminal" also needs a controlling
  * terminal: a batch job or a pipe has none, an interactive shell does. */

@@ -8,12 +8,13 @@ set -u
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# fields that must be numbers > 0 (the breakdown's allreduce may be ~0 on one rank)
+# fields that must be numbers > 0 (the breakdown's comm may be ~0 on one rank)
 positive="ranks threads batch local_batch steps samples_per_s ms_per_step gather model
- hypergrad_local weights gemm gemm_mflop_per_step gemm_gflops blis_gflops gemm_efficiency
+ hypergrad weights gemm gemm_mflop_per_step gemm_gflops blis_gflops gemm_efficiency
  gemm_bound_ms ratio_to_gemm_bound rss_mb_max rss_mb_mean cpu_share loss_first loss_last"
 # fields that must be numbers >= 0
-nonneg="wait allreduce clip_hyper advance elementwise allocs_in_step allocs_in_allreduce"
+nonneg="comm hyper advance elementwise allocs_in_step allocs_in_allreduce bucket
+ probe_step_comm_ms probe_bare_allreduce_ms"
 
 i=0
 for p in 1 2; do
@@ -82,8 +83,15 @@ bench_case() {  # description condition mpirun-args...
 # counts both ranks' samples (local batch = half of the global one), and never allreduces
 bench_case "--independent on 2 ranks: marked, 128 of 256 per rank, no allreduce (under 5 µs: the clock)" \
     'printf "%s\n" "$json" | grep -q "\"independent\": true" && [ "$(num local_batch)" = 128 ] &&
-     [ "$(num batch)" = 256 ] && awk -v v="$(num allreduce)" "BEGIN { exit !(v + 0 < 0.005) }"' \
+     [ "$(num batch)" = 256 ] && awk -v v="$(num comm)" "BEGIN { exit !(v + 0 < 0.005) }"' \
     -np 2 "$BENCH" --independent --steps 4 --warmup 1 --json
+
+# 2 ranks: the communication probe ran (both figures positive) with the bucket asked for,
+# and the step's comm phase was timed
+bench_case "2 ranks, --bucket 4096: the probe times the step's reduction and a bare allreduce" \
+    '[ "$(num bucket)" = 4096 ] && awk -v s="$(num probe_step_comm_ms)" -v b="$(num probe_bare_allreduce_ms)" \
+         -v c="$(num comm)" "BEGIN { exit !(s > 0 && b > 0 && c > 0) }"' \
+    -np 2 "$BENCH" --bucket 4096 --steps 8 --warmup 1 --json
 
 # --scaling: the three configurations in one run; every rate positive, the ratios are
 # the rates' quotients, and each configuration ran the steps asked for

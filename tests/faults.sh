@@ -8,7 +8,10 @@
 #   (c) a read-only checkpoint folder: one clear error, the old checkpoint untouched, no
 #       temporary file left, and the error comes before the first step;
 #   (d) a non-finite loss under mpirun -np 2: exit 3, the step and the hyperparameter that
-#       went first, metrics saved, and the last checkpoint kept is a good one.
+#       went first, metrics saved, and the last checkpoint kept is a good one;
+#   (e) a stalled rank (SIGSTOP: alive, silent) under the watchdog, 2 and 3 ranks: the job
+#       ends within the limit plus the roll call, exit 4, one message naming the rank and
+#       its host, no rank left (the stopped one included), the checkpoint resumes.
 # Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
 set -u
 : "${MPIRUN:=mpirun}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}"
@@ -163,4 +166,36 @@ out=$dir/nan-adam.out
 "$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'adam / sgd(alpha=1e300)' > "$out" 2>&1; code=$?
 t "non-finite loss with adam at level 1: exit 3 and names the hyperparameter (exit $code)" \
   '[ $code -eq 3 ] && grep -qE "first non-finite hyperparameter: level [0-9]+ (alpha|beta1|beta2)" "$out"' "$out"
+
+# ---- (e) a stalled rank: SIGSTOP, the watchdog names it and ends the job ----
+host=$(hostname)
+stall() {  # ranks, victim
+    local ck=$dir/stall$1-$2/ck.h5 out=$dir/stall$1-$2.out start pid code took left step
+    mkdir -p "$dir/stall$1-$2"
+    timeout 120 "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" --watchdog 3 --checkpoint "$ck" \
+        --checkpoint-every 10 > "$out" 2>&1 &
+    local job_pid=$!
+    for _ in $(seq 1200); do [ -e "$ck" ] && break; sleep 0.05; done
+    sleep 0.3
+    pid=$(rank_pid "$2" "$ck")
+    start=$(now_ms)
+    [ -n "$pid" ] && kill -STOP "$pid"
+    wait $job_pid; code=$?
+    took=$(( $(now_ms) - start ))
+    left=$(ranks_of "$ck")
+    s_out=$out s_code=$code s_took=$took s_pid=$pid s_victim=$2 s_left=$left
+    t "SIGSTOP of rank $2 of $1 (pid ${pid:-none found}), --watchdog 3: the job ends in ${took} ms (< 30 s) with exit 4 (got $code)" \
+      '[ -n "$s_pid" ] && [ $s_took -lt 30000 ] && [ $s_code -eq 4 ]' "$out"
+    t "SIGSTOP of rank $2 of $1: exactly one error line, naming rank $2 and its host ($host)" \
+      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qF "rank $s_victim on $host has not joined"' "$out"
+    t "SIGSTOP of rank $2 of $1: no rank left running, the stopped one included${left:+ (left: $left)}" '[ -z "$s_left" ]'
+    [ -n "$left" ] && kill -9 $left 2>/dev/null
+    "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" --max-steps 400 --resume "$ck" > "$dir/stall-resume.out" 2>&1; code=$?
+    step=$(sed -n 's/^resumed from .* at step \([0-9]*\).*/\1/p' "$dir/stall-resume.out")
+    s_code=$code s_step=$step
+    t "SIGSTOP of rank $2 of $1: the last checkpoint (step ${step:-?}) resumes (exit $code)" \
+      '[ $s_code -eq 0 ] && [ -n "$s_step" ] && [ "$s_step" -gt 0 ]' "$dir/stall-resume.out"
+}
+stall 2 1
+stall 3 0
 echo "1..$i"

@@ -4,25 +4,24 @@
  *                            [--warmup W] [--threads T] [--independent] [--json]
  *   mpirun -np P tools/bench --scaling [--data DIR] [--stack SPEC] [--batch B] [--steps N]
  *
- * It builds a trainer through the public API and then drives the step itself, in the
- * same order as trainer_step (train.c; the checkpoint stop-signal flag, which rides in
- * the allreduce, stays 0), so that every phase can carry its own clock:
+ * It builds a trainer through the public API and runs its own step, trainer_step(),
+ * with the trainer's phase clock on (train.h), so the phases are those of the real step:
  *   gather        dataset_gather of this rank's shard
- *   model         model->ops->train_batch (forward, loss, backward)
- *   hg_local      stack_local_hypergrads (level-1 shares g . D)
- *   wait          an MPI_Barrier before the allreduce (several ranks only): the time a
- *                 rank waits for the slowest, kept apart from the transfer; it costs a
- *                 few microseconds, which the step time includes
- *   allreduce     comm_allreduce
- *   clip_hyper    stack_hypergrads + stack_update_level, top down (clip, hyper updates)
- *   weights       stack_update_weights (the level-1 update and its D)
+ *   model         forward, loss, backward (the buckets' allreduces start inside it)
+ *   comm          the rest of the allreduce: the time a rank waits for the slowest and
+ *                 for the transfer that the backward did not hide
+ *   hypergrad     level-1 hypergradients g . D from the summed gradient
+ *   hyper         higher levels' hypergradients, clip, hyperparameter updates
+ *   weights       the level-1 update of the weights and its D
  *   advance       trainer_advance (bookkeeping; no metrics file here)
  * The model phase is split into GEMM and element-wise time by replaying, right after
- * train_batch and outside the step's clock, the model's five GEMMs with the same shapes
- * and strides on the same inputs: what train_batch took beyond them is element-wise
- * work (activations, loss, bias gradients). A standalone loop over the same five shapes,
+ * the step and outside its clock, the model's GEMMs with the same shapes and strides
+ * on the same inputs: what the model phase took beyond them is element-wise work
+ * (activations, loss, bias gradients). A standalone loop over the same shapes,
  * interleaved with the steps so both see the same machine, gives BLIS's rate on them
- * and with it the GEMM-bound time of a step.
+ * and with it the GEMM-bound time of a step. The communication probe, also interleaved,
+ * times the step's own reduction path (comm_step_begin / grad_ready / finish, no
+ * compute) against one bare MPI_SUM allreduce of the same gradient bytes.
  *
  * On a shared machine a step is sometimes interrupted by another process. Every step
  * records its wall and CPU time; a step whose CPU time falls short of its wall time on
@@ -67,13 +66,15 @@
  * under AddressSanitizer, which owns malloc, it uses the sanitizer's allocation hook
  * (there BLIS allocates a small block per GEMM call, which it does not in a plain
  * build: trust the plain build's count). */
-static int counting;            /* 1: step phases, 2: the allreduce, 0: off */
+static int counting;            /* 1: inside trainer_step, 0: off */
+static const hc_phase_clock *step_clock;   /* the trainer's: which phase allocates */
 static long allocs_step, allocs_allreduce;
 
 static void count_alloc(void)
 {
-    if (counting == 1) allocs_step++;
-    else if (counting == 2) allocs_allreduce++;
+    if (!counting) return;
+    if (step_clock && step_clock->current == PHASE_COMM) allocs_allreduce++;
+    else allocs_step++;
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -97,21 +98,22 @@ static void alloc_counter_start(void) {}
 typedef struct {
     const char *data, *stack;
     int batch, steps, warmup, threads, json, independent, scaling, private_data;
+    long bucket;
 } bench_opts;
 
 static const char usage_text[] =
     "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
-    "[--steps N] [--warmup W] [--threads T] [--independent | --scaling] [--private-data] "
-    "[--json]\n"
+    "[--steps N] [--warmup W] [--threads T] [--bucket N] [--independent | --scaling] "
+    "[--private-data] [--json]\n"
     "  defaults: generated MNIST-shaped data, the trainer's default stack, "
-    "--batch 256 --steps 200 --warmup 20 --threads 1\n";
+    "--batch 256 --steps 200 --warmup 20 --threads 1, the trainer's bucket size\n";
 
 /* Returns 0 to run, 1 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, bench_opts *o, int rank)
 {
     hc_train_opts d;
     train_opts_defaults(&d);
-    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0, 0};
+    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0, 0, 0};
     FILE *err = rank == 0 ? stderr : NULL;   /* one message per run, from rank 0 */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -131,6 +133,11 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
         else if (!strcmp(a, "--steps")) rc = arg_int(err, "bench", a, v, 1, 10000000, &o->steps);
         else if (!strcmp(a, "--warmup")) rc = arg_int(err, "bench", a, v, 0, 10000000, &o->warmup);
         else if (!strcmp(a, "--threads")) rc = arg_int(err, "bench", a, v, 1, 1024, &o->threads);
+        else if (!strcmp(a, "--bucket")) {
+            int b = 0;
+            rc = arg_int(err, "bench", a, v, 1, 1 << 30, &b);
+            o->bucket = b;
+        }
         else {
             if (rank == 0) {
                 fprintf(stderr, "bench: unknown argument '%s'\n", a);
@@ -166,8 +173,11 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-enum { P_GATHER, P_MODEL, P_HG_LOCAL, P_WAIT, P_ALLREDUCE, P_CLIP_HYPER, P_WEIGHTS, P_ADVANCE,
-       P_GEMM, N_PHASES };
+/* The trainer's phases (hc_phase, in its order), then the GEMM replay. */
+enum { P_GATHER, P_MODEL, P_COMM, P_HYPERGRAD, P_HYPER, P_WEIGHTS, P_ADVANCE, P_GEMM, N_BENCH_PHASES };
+_Static_assert(P_GEMM == (int)N_PHASES, "the bench's phases start with the trainer's");
+#undef N_PHASES
+#define N_PHASES N_BENCH_PHASES
 
 /* ---- the MLP's GEMMs, as model_mlp.c calls them ---- */
 
@@ -277,6 +287,14 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Median of n values (sorts them); 0 for none. */
+static double median(double *v, int n)
+{
+    if (n == 0) return 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* Median of the undisturbed calls of shape i (of all calls if none was). */
 static double standalone_median(standalone *sa, int i)
 {
@@ -303,59 +321,62 @@ enum { R_WALL = N_PHASES, R_QUIET, R_SAMPLES, N_REC };
 
 static int timed_step(hc_trainer *t, const gemm_set *g, double *rec, span *since, hc_err *e)
 {
-    int begin, end, nh = t->stack.level[0].n_hyper;
-    double c[P_GEMM + 1];
-    comm_shard(&t->comm, t->batch_n, &begin, &end);
-    const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
-    int n = end - begin;
-    hc_real scale = (hc_real)(1.0 / t->batch_n);
+    const hc_phase_clock *clock = trainer_clock(t);
+    double before[P_GEMM];
     rec[R_SAMPLES] = t->batch_n;
+    memcpy(before, clock->seconds, sizeof before);
 
     int quiet_before;
     span_end(*since, &quiet_before);
     span sp = span_start();
+    step_clock = clock;
     counting = 1;
-    c[0] = now();
-    dataset_gather(t->ds, &t->ds->train, idx, n, t->x, t->y);
-    c[1] = now();
-    double loss_sum = t->model.ops->train_batch(&t->model, t->param, t->x, t->y, n, scale,
-                                                t->comm.grad);
-    c[2] = now();
-    stack_local_hypergrads(&t->stack, t->comm.grad, t->comm.values);
-    t->comm.values[nh] = loss_sum / t->batch_n;
-    c[3] = now();
-    counting = 2;
-    if (t->comm.size > 1) MPI_Barrier(t->comm.comm);
-    c[4] = now();
-    if (comm_allreduce(&t->comm, e)) return e->code;
-    counting = 1;
-    t->loss = t->comm.values[nh];
-    c[5] = now();
-    stack_hypergrads(&t->stack, t->comm.values);
-    for (int k = t->stack.n_levels - 1; k >= 1; k--) stack_update_level(&t->stack, k);
-    c[6] = now();
-    stack_update_weights(&t->stack, t->param, t->comm.grad);
-    c[7] = now();
-    int rc = trainer_advance(t, e);
-    c[8] = now();
+    int rc = trainer_step(t, e);
     counting = 0;
     int quiet_step, quiet_gemm = 1;
-    span_end(sp, &quiet_step);
+    rec[R_WALL] = span_end(sp, &quiet_step);
     *since = span_start();
     if (rc) return rc;
-    for (int p = 0; p < P_GEMM; p++) rec[p] = c[p + 1] - c[p];
-    rec[R_WALL] = c[P_GEMM] - c[0];
+    for (int p = 0; p < P_GEMM; p++) rec[p] = clock->seconds[p] - before[p];
 
     /* The replay: the batch's GEMMs again, now on their own clock. The x of this batch
      * is still in t->x (trainer_advance only moves the position). */
     rec[P_GEMM] = 0;
-    if (n > 0) {
+    if (g->s[0].m > 0) {
         span gs = span_start();
         for (int i = 0; i < N_SHAPES; i++) run_shape(&g->s[i]);
         rec[P_GEMM] = span_end(gs, &quiet_gemm);
     }
     rec[R_QUIET] = quiet_before && quiet_step && quiet_gemm;
     return 0;
+}
+
+/* ---- the communication probe ----
+ * The step's reduction path alone (the buckets announced in backward order, as the
+ * backward does, then finish) against one bare MPI_SUM allreduce of the same gradient,
+ * alternating; medians over the reps. */
+typedef struct { int n; double step[64], bare[64]; } comm_probe;
+
+static void comm_probe_block(comm_probe *cp, hc_comm *c, hc_err *e)
+{
+    if (c->size == 1 || cp->n >= 64) return;
+    MPI_Barrier(c->comm);
+    double t0 = now();
+    comm_step_begin(c);
+    for (size_t end = c->n_reals; end > 0;) {
+        size_t begin = end > c->bucket_elems ? end - c->bucket_elems : 0;
+        comm_grad_ready(c, begin, end - begin);
+        end = begin;
+    }
+    comm_step_finish(c, e);
+    double t1 = now();
+    MPI_Barrier(c->comm);
+    double t2 = now();
+    comm_allreduce_bare(c, e);
+    double t3 = now();
+    cp->step[cp->n] = t1 - t0;
+    cp->bare[cp->n] = t3 - t2;
+    cp->n++;
 }
 
 /* This process's proportional set size in MB (a page shared by k processes counts 1/k):
@@ -383,10 +404,12 @@ typedef struct {
     double rss_mb_max, rss_mb_mean, pss_mb_min, pss_mb_max, pss_mb_sum, loss_first, loss_last;
     double cpu_share;
     long allocs_step, allocs_allreduce;
+    double probe_step_s, probe_bare_s;
+    long bucket;
 } result;
 
 static const char *const phase_key[N_PHASES] = {
-    "gather", "model", "hypergrad_local", "wait", "allreduce", "clip_hyper", "weights", "advance", "gemm"};
+    "gather", "model", "comm", "hypergrad", "hyper", "weights", "advance", "gemm"};
 
 static void print_table(const result *r, const gemm_set *g)
 {
@@ -404,10 +427,9 @@ static void print_table(const result *r, const gemm_set *g)
         {"data gather", r->phase_s[P_GATHER]},
         {"GEMM (5 calls)", r->phase_s[P_GEMM]},
         {"element-wise (activations, loss, bias grads)", r->elementwise_s},
-        {"level-1 hypergradient shares (g . D)", r->phase_s[P_HG_LOCAL]},
-        {"waiting for the slowest rank", r->phase_s[P_WAIT]},
-        {"allreduce", r->phase_s[P_ALLREDUCE]},
-        {"clip + hyperparameter levels", r->phase_s[P_CLIP_HYPER]},
+        {"allreduce not hidden by the backward (+ wait)", r->phase_s[P_COMM]},
+        {"level-1 hypergradients (g . D)", r->phase_s[P_HYPERGRAD]},
+        {"clip + hyperparameter levels", r->phase_s[P_HYPER]},
         {"weight update (level 1 + its D)", r->phase_s[P_WEIGHTS]},
         {"bookkeeping (trainer_advance)", r->phase_s[P_ADVANCE]},
     };
@@ -432,8 +454,12 @@ static void print_table(const result *r, const gemm_set *g)
     printf("  peak RSS per rank: %.1f MB max, %.1f MB mean\n", r->rss_mb_max, r->rss_mb_mean);
     printf("  memory now (PSS: shared pages split among the ranks that map them): %.1f-%.1f MB "
            "per rank, %.1f MB all ranks\n", r->pss_mb_min, r->pss_mb_max, r->pss_mb_sum);
-    printf("  allocations inside the step: %ld (plus %ld inside MPI_Allreduce)\n", r->allocs_step,
+    printf("  allocations inside the step: %ld (plus %ld inside MPI's allreduce)\n", r->allocs_step,
            r->allocs_allreduce);
+    if (r->ranks > 1 && !r->independent)
+        printf("  communication probe (%ld values per bucket): the step's reduction alone %.4f ms, "
+               "a bare MPI_SUM allreduce of the same bytes %.4f ms: %.2fx\n", r->bucket,
+               r->probe_step_s * ms, r->probe_bare_s * ms, r->probe_step_s / r->probe_bare_s);
 }
 
 /* A string as a JSON literal (the stack text and the data path are user input). */
@@ -478,6 +504,8 @@ static void print_json(const result *r)
            r->pss_mb_min, r->pss_mb_max, r->pss_mb_sum);
     printf(", \"allocs_in_step\": %ld, \"allocs_in_allreduce\": %ld", r->allocs_step,
            r->allocs_allreduce);
+    printf(", \"bucket\": %ld, \"probe_step_comm_ms\": %.5f, \"probe_bare_allreduce_ms\": %.5f",
+           r->bucket, r->probe_step_s * 1e3, r->probe_bare_s * 1e3);
     printf(", \"loss_first\": %.6g, \"loss_last\": %.6g}\n", r->loss_first, r->loss_last);
 }
 
@@ -493,6 +521,7 @@ static void trainer_opts_for(const bench_opts *o, hc_train_opts *opt)
     opt->quiet = 1;
     opt->progress = 0;
     opt->epochs = 1 << 20;
+    opt->bucket_elems = (size_t)o->bucket;
 }
 
 /* Samples of a global batch that rank `rank` of `size` gets (the trainer's split). */
@@ -706,6 +735,8 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out_rec;
 
     double loss_first = NAN;
+    comm_probe cp = {0};
+    trainer_clock_start(&t, 1);
     span since = span_start();
     for (int i = 0; i < o->warmup; i++)
         if (timed_step(&t, &g, rec, &since, e)) goto out_rec;
@@ -721,8 +752,12 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         /* spread the standalone blocks over the run, at the same steps on every rank */
         if (sa.done < N_BLOCKS && (long)(i + 1) * N_BLOCKS >= (long)(sa.done + 1) * o->steps)
             standalone_block(&sa, &g);
+        if (!o->independent && (long)(i + 1) * 64 >= (long)(cp.n + 1) * o->steps)
+            comm_probe_block(&cp, &t.comm, e);
     }
     while (sa.done < N_BLOCKS) standalone_block(&sa, &g);
+    double probe[2] = {median(cp.step, cp.n), median(cp.bare, cp.n)}, probe_max[2];
+    MPI_Reduce(probe, probe_max, 2, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     double share = (cpu_now() - cpu0) / (now() - wall0), share_min;
 
     /* rank 0 gets every rank's records, the others reduce to figures */
@@ -813,6 +848,9 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         r.allocs_step = allocs_sum[0];
         r.allocs_allreduce = allocs_sum[1];
         r.cpu_share = share_min;
+        r.probe_step_s = probe_max[0];
+        r.probe_bare_s = probe_max[1];
+        r.bucket = (long)t.comm.bucket_elems;
         if (o->json) print_json(&r);
         else print_table(&r, &g);
         fflush(stdout);

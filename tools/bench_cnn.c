@@ -3,7 +3,8 @@
  *   tools/bench_cnn [--data DIR] [--stack SPEC] [--batch B] [--steps N] [--warmup W]
  *                   [--json]
  *
- * One rank, one BLIS thread (the intended layout: one rank per core). The model is
+ * Any number of ranks (the global batch split as the trainer splits it) and BLIS threads;
+ * rank 0 reports its own clocks. The model is
  * compiled into this program with HC_CNN_PROFILE (model_cnn.c is #included below), so
  * every GEMM of the step carries its own clock by kind (convolution or dense) and is
  * logged with its shape, strides and operands. After each step, off the step's clock,
@@ -33,19 +34,19 @@
 
 typedef struct {
     const char *data, *stack;
-    int batch, steps, warmup, json;
+    int batch, steps, warmup, json, threads, bucket;
 } opts;
 
 static const char usage_text[] =
-    "usage: tools/bench_cnn [--data DIR] [--stack SPEC] [--batch B] [--steps N] "
-    "[--warmup W] [--json]\n"
-    "  defaults: generated CIFAR-shaped data, 'adam / sgd(alpha=1e-7)', --batch 256 "
-    "--steps 20 --warmup 3\n";
+    "usage: [mpirun -np P] tools/bench_cnn [--data DIR] [--stack SPEC] [--batch B] [--steps N] "
+    "[--warmup W] [--threads T] [--bucket N] [--json]\n"
+    "  defaults: generated CIFAR-shaped data, 'adam / sgd(alpha=1e-7)', --batch 256 (global) "
+    "--steps 20 --warmup 3 --threads 1, the trainer's bucket size\n";
 
 static int parse_args(int argc, char **argv, opts *o)
 {
     const char *me = "bench_cnn";
-    *o = (opts){NULL, "adam / sgd(alpha=1e-7)", 256, 20, 3, 0};
+    *o = (opts){NULL, "adam / sgd(alpha=1e-7)", 256, 20, 3, 0, 1, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -57,6 +58,8 @@ static int parse_args(int argc, char **argv, opts *o)
         } else if (!strcmp(a, "--batch")) rc = arg_int(stderr, me, a, v, 1, 1 << 16, &o->batch);
         else if (!strcmp(a, "--steps")) rc = arg_int(stderr, me, a, v, 1, INT_MAX / 2, &o->steps);
         else if (!strcmp(a, "--warmup")) rc = arg_int(stderr, me, a, v, 0, INT_MAX / 2, &o->warmup);
+        else if (!strcmp(a, "--threads")) rc = arg_int(stderr, me, a, v, 1, 1024, &o->threads);
+        else if (!strcmp(a, "--bucket")) rc = arg_int(stderr, me, a, v, 1, 1 << 30, &o->bucket);
         else {
             fprintf(stderr, "bench_cnn: unknown argument '%s'\n", a);
             return arg_usage(stderr, usage_text, 2);
@@ -77,7 +80,7 @@ static double cpu_now(void)
 
 enum { T_GATHER, T_MODEL, T_OPT, T_CONV, T_DENSE, T_REPLAY_CONV, T_REPLAY_DENSE, N_T };
 
-typedef struct { double wall[N_T], cpu[N_T]; } clocks;
+typedef struct { double wall[N_T], cpu[N_T], comm; } clocks;
 
 static void replay(int kind, double *wall, double *cpu)
 {
@@ -92,37 +95,27 @@ static void replay(int kind, double *wall, double *cpu)
     *cpu += cpu_now() - c0;
 }
 
-/* One trainer step with its phases on both clocks, then the replay of its GEMMs. */
+/* One trainer_step (the trainer's own, its phase clock on), then the replay of its GEMMs.
+ * T_OPT is everything after the model: the allreduce's rest, hypergradients, the stack,
+ * the weight update, bookkeeping. CPU time is the step's as a whole (in T_OPT's slot
+ * for the sum; the phases' split is the wall clock's). */
 static int step(hc_trainer *t, clocks *k, hc_err *e)
 {
-    int begin, end, nh = t->stack.level[0].n_hyper;
-    comm_shard(&t->comm, t->batch_n, &begin, &end);
-    const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
-    int n = end - begin;
-    hc_real scale = (hc_real)(1.0 / t->batch_n);
-    double w[4], c[4];
-
-    w[0] = wall_now(), c[0] = cpu_now();
-    dataset_gather(t->ds, &t->ds->train, idx, n, t->x, t->y);
-    w[1] = wall_now(), c[1] = cpu_now();
+    const hc_phase_clock *clock = trainer_clock(t);
+    double before[N_PHASES];
+    memcpy(before, clock->seconds, sizeof before);
     double conv0 = cnn_profile.seconds[K_CONV], dense0 = cnn_profile.seconds[K_DENSE];
+    double c0 = cpu_now();
     cnn_profile.logging = 1;
     cnn_profile.n_calls = 0;
-    double loss_sum = t->model.ops->train_batch(&t->model, t->param, t->x, t->y, n, scale,
-                                                t->comm.grad);
+    int rc = trainer_step(t, e);
     cnn_profile.logging = 0;
-    w[2] = wall_now(), c[2] = cpu_now();
-    stack_local_hypergrads(&t->stack, t->comm.grad, t->comm.values);
-    t->comm.values[nh] = loss_sum / t->batch_n;
-    t->comm.values[nh + 1] = 0;
-    if (comm_allreduce(&t->comm, e)) return e->code;
-    t->loss = t->comm.values[nh];
-    stack_step(&t->stack, t->comm.values, t->param, t->comm.grad);
-    if (trainer_advance(t, e)) return e->code;
-    w[3] = wall_now(), c[3] = cpu_now();
-    for (int p = 0; p < 3; p++) {
-        k->wall[p] += w[p + 1] - w[p];
-        k->cpu[p] += c[p + 1] - c[p];
+    k->cpu[T_OPT] += cpu_now() - c0;
+    if (rc) return rc;
+    for (int p = 0; p < N_PHASES; p++) {
+        double d = clock->seconds[p] - before[p];
+        k->wall[p == PHASE_GATHER ? T_GATHER : p == PHASE_MODEL ? T_MODEL : T_OPT] += d;
+        if (p == PHASE_COMM) k->comm += d;
     }
     /* the GEMM clocks inside the model are wall clocks (one thread: CPU ~ wall) */
     k->wall[T_CONV] += cnn_profile.seconds[K_CONV] - conv0;
@@ -159,12 +152,15 @@ static int bench(const opts *o, hc_err *e)
     opt.quiet = 1;
     opt.progress = 0;
     opt.epochs = 1 << 20;
+    opt.threads = o->threads;
+    opt.bucket_elems = (size_t)o->bucket;
     if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) {
         dataset_free(&ds);
         return e->code;
     }
     cnn *p = t.model.impl;
     clocks k = {0};
+    trainer_clock_start(&t, 1);
     double flops[2] = {0, 0}, loss_first = 0;
     for (int i = 0; i < o->warmup && !rc; i++) rc = step(&t, &k, e);
     memset(&k, 0, sizeof k);
@@ -173,12 +169,15 @@ static int bench(const opts *o, hc_err *e)
         rc = step(&t, &k, e);
         if (i == 0) loss_first = t.loss;
     }
-    if (!rc) {
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (!rc && rank == 0) {
         flops[0] = (cnn_profile.flops[K_CONV] - f0[0]) / o->steps;
         flops[1] = (cnn_profile.flops[K_DENSE] - f0[1]) / o->steps;
         double S = o->steps, ms = 1e3 / S;
         double step_w = k.wall[T_GATHER] + k.wall[T_MODEL] + k.wall[T_OPT];
-        double step_c = k.cpu[T_GATHER] + k.cpu[T_MODEL] + k.cpu[T_OPT];
+        double step_c = k.cpu[T_OPT];
         double rest_w = k.wall[T_MODEL] - k.wall[T_CONV] - k.wall[T_DENSE];
         double rep_w = k.wall[T_REPLAY_CONV] + k.wall[T_REPLAY_DENSE];
         double rep_c = k.cpu[T_REPLAY_CONV] + k.cpu[T_REPLAY_DENSE];
@@ -194,16 +193,19 @@ static int bench(const opts *o, hc_err *e)
                    "\"sgemm_ms\": {\"conv\": %.3f, \"dense\": %.3f}, "
                    "\"step_gflops\": %.2f, \"sgemm_gflops\": %.2f, \"efficiency\": %.4f, "
                    "\"efficiency_cpu\": %.4f, \"efficiency_model\": %.4f, "
-                   "\"loss_first\": %.6g, \"loss_last\": %.6g}\n",
+                   "\"loss_first\": %.6g, \"loss_last\": %.6g, \"ranks\": %d, \"threads\": %d, "
+                   "\"comm_ms\": %.3f}\n",
                    o->batch, o->steps, p->chunk, step_w * ms, step_c * ms, o->batch / (step_w / S),
                    fl / 1e9, flops[0] / 1e9, flops[1] / 1e9, k.wall[T_GATHER] * ms,
                    k.wall[T_CONV] * ms, k.wall[T_DENSE] * ms, rest_w * ms, k.wall[T_OPT] * ms,
                    k.wall[T_REPLAY_CONV] * ms, k.wall[T_REPLAY_DENSE] * ms, fl / (step_w / S) / 1e9,
-                   fl / (rep_w / S) / 1e9, eff_w, eff_c, eff_model, loss_first, t.loss);
+                   fl / (rep_w / S) / 1e9, eff_w, eff_c, eff_model, loss_first, t.loss, size,
+                   o->threads, k.comm * ms);
         } else {
-            printf("hyperclip bench_cnn: 1 rank x 1 BLIS thread (%s), batch %d, %d steps after %d "
-                   "warm-up\n  data %s (%d x %dx%dx%d train), stack %s\n  model cnn, %zu "
-                   "parameters, im2col blocks of %d samples\n",
+            printf("hyperclip bench_cnn: %d rank%s x %d BLIS thread%s (%s), global batch %d, %d "
+                   "steps after %d warm-up (figures of rank 0)\n  data %s (%d x %dx%dx%d train), "
+                   "stack %s\n  model cnn, %zu parameters, im2col blocks of %d samples\n",
+                   size, size > 1 ? "s" : "", o->threads, o->threads > 1 ? "s" : "",
                    bli_arch_string(bli_arch_query_id()), o->batch, o->steps, o->warmup, desc,
                    ds.train.n, ds.channels, ds.height, ds.width, t.stack_canon, t.model.n_params,
                    p->chunk);
@@ -215,7 +217,8 @@ static int bench(const opts *o, hc_err *e)
                 {"convolution GEMMs (5 per im2col block)", k.wall[T_CONV]},
                 {"dense GEMMs (fc1, fc2: 6)", k.wall[T_DENSE]},
                 {"model rest (im2col, col2im, bias, ReLU, ...)", rest_w},
-                {"optimizer stack + allreduce + bookkeeping", k.wall[T_OPT]},
+                {"allreduce not hidden by the backward (+ wait)", k.comm},
+                {"optimizer stack + bookkeeping", k.wall[T_OPT] - k.comm},
             };
             for (size_t r = 0; r < sizeof row / sizeof *row; r++)
                 printf("  %-44s %9.3f %6.1f%%\n", row[r].label, row[r].s * ms,
@@ -244,18 +247,12 @@ int main(int argc, char **argv)
     opts o;
     hc_err e = {0};
     MPI_Init(&argc, &argv);
-    int size;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     int rc = parse_args(argc, argv, &o);
-    if (!rc && size != 1) {
-        fprintf(stderr, "bench_cnn: run on one rank (got %d)\n", size);
-        rc = 2;
-    }
     if (rc) {
         MPI_Finalize();
         return rc == 1 ? 0 : rc;
     }
-    bli_thread_set_num_threads(1);
+    bli_thread_set_num_threads(o.threads);
     rc = bench(&o, &e);
     if (rc) fprintf(stderr, "bench_cnn: error: %s\n", e.msg);
     MPI_Finalize();
