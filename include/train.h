@@ -93,7 +93,7 @@ typedef struct {
     double epoch_loss_sum;      /* sum of per-sample losses this epoch */
     long epoch_samples;
     double loss;                /* the last step's global minibatch loss */
-    double hypergrad[HC_MAX_HYPER]; /* the last step's level-1 hypergradients */
+    double *hypergrad;          /* the last step's level-1 hypergradients (level 1's n_hyper) */
     hc_phase_clock clock;
     int stop_requested;         /* a rank got SIGTERM/SIGUSR1: agreed in the allreduce */
     int resumed;

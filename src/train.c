@@ -304,7 +304,8 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     t->y = malloc((size_t)max_batch * sizeof *t->y);
     t->order = malloc((size_t)ds->train.n * sizeof *t->order);
     t->index = malloc((size_t)max_batch * sizeof *t->index);
-    if (!t->param || !t->x || !t->y || !t->order || !t->index || make_columns(t)) {
+    t->hypergrad = calloc((size_t)t->stack.level[0].n_hyper, sizeof *t->hypergrad);
+    if (!t->param || !t->x || !t->y || !t->order || !t->index || !t->hypergrad || make_columns(t)) {
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the trainer");
         goto fail;
     }
@@ -333,7 +334,7 @@ void trainer_free(hc_trainer *t)
     if (t->cols)
         for (int i = 0; i < t->n_cols; i++) free(t->cols[i]);
     free(t->cols);
-    free(t->param); free(t->x); free(t->y); free(t->order); free(t->index);
+    free(t->param); free(t->x); free(t->y); free(t->order); free(t->index); free(t->hypergrad);
     comm_free(&t->comm);
     stack_free(&t->stack);
     model_destroy(&t->model);

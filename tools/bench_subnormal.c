@@ -2,7 +2,7 @@
  *
  *   tools/bench_subnormal [--steps N]
  *
- * Times the real level-1 Adam update (optim1_update) on the MNIST MLP's 101,770 weights
+ * Times the real level-1 Adam update (optim_update) on the MNIST MLP's 101,770 weights
  * three ways: a state of ordinary values, a state whose m and gradients are subnormal
  * (as Adam's m of a weight whose gradient turned exactly 0 becomes after ~700 steps of
  * decay by beta1), and the same with FTZ|DAZ set, as trainer_init sets them. */
@@ -17,9 +17,12 @@ static double per_update_ms(int subnormal, int flush, int steps)
 {
     const size_t n = 101770;
     const double eff[3] = {1e-3, 0.9, 0.999};
-    hc_optim1 o;
+    const size_t seg[2] = {0, n};
+    const char *const seg_name[1] = {"weights"};
+    const hc_targets targets = {n, 1, seg, seg_name};
+    hc_optim o;
     hc_err e = {0};
-    if (optim1_init(&o, OPT_ADAM, eff, n, &e)) {
+    if (optim_init(&o, OPT_ADAM, eff, 0, &targets, 0, &e)) {
         fprintf(stderr, "bench_subnormal: error: %s\n", e.msg);
         exit(1);
     }
@@ -30,10 +33,10 @@ static double per_update_ms(int subnormal, int flush, int steps)
     unsigned csr = _mm_getcsr();
     _mm_setcsr(flush ? csr | 0x8040 : csr & ~0x8040u);
     double t0 = MPI_Wtime();
-    for (int k = 0; k < steps; k++) optim1_update(&o, w, g);
+    for (int k = 0; k < steps; k++) optim_update(&o, w, g);
     double ms = 1e3 * (MPI_Wtime() - t0) / steps;
     _mm_setcsr(csr);
-    optim1_free(&o);
+    optim_free(&o);
     free(w);
     free(g);
     return ms;
