@@ -59,6 +59,10 @@ void comm_progress(hc_comm *c);
 /* Sums grad and slot over all ranks, in place. */
 int comm_step_finish(hc_comm *c, hc_err *e);
 
+/* Any in-place allreduce of count elements, waited for under the watchdog. */
+int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
+                   const char *what, hc_err *e);
+
 /* The bare collective the step's communication is measured against: one MPI_SUM
  * allreduce of the whole gradient, blocking (the bench's probe). */
 int comm_allreduce_bare(hc_comm *c, hc_err *e);

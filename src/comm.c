@@ -204,6 +204,14 @@ int comm_step_finish(hc_comm *c, hc_err *e)
     return wait_all(c, c->posted + 1, c->req, "the step's allreduce", e);
 }
 
+int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
+                   const char *what, hc_err *e)
+{
+    if (c->size == 1 || count == 0) return 0;
+    MPI_Iallreduce(MPI_IN_PLACE, buf, count, type, op, c->comm, &c->req[0]);
+    return wait_all(c, 1, c->req, what, e);
+}
+
 int comm_allreduce_bare(hc_comm *c, hc_err *e)
 {
     if (c->size == 1) return 0;

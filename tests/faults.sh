@@ -154,12 +154,14 @@ t "non-finite loss: one report with the step (${step:-?}) and the first non-fini
 t "non-finite loss: the metrics file holds every step up to it, the last loss non-finite" \
   'grep -q "^steps: $step steps recorded" "$dir/nan-info.out" && grep -qiE "last loss -?(nan|inf)" "$dir/nan-info.out"' "$dir/nan-info.out"
 # checkpointing every step: the weights are already infinite one step before the loss is
+# (float32 hyperparameters: the largest finite step size, since alpha=1e300 is inf at once
+# and tanh's exact saturation keeps sgd / sgd finite)
 out=$dir/nan-ck.out
-"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'sgd / sgd(alpha=1e300)' \
+"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'adam / sgd(alpha=3e38)' \
     --checkpoint "$dir/nan-ck.h5" --checkpoint-every 1 > "$out" 2>&1; code=$?
 t "diverging run checkpointing every step: exit 3 and one 'diverged:' report (exit $code)" \
   '[ $code -eq 3 ] && [ "$(grep -c "^diverged: the \(loss\|weights\) became non-finite at step" "$out")" -eq 1 ]' "$out"
-"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'sgd / sgd(alpha=1e300)' --quiet \
+"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'adam / sgd(alpha=3e38)' --quiet \
     --checkpoint "$dir/nan-ck2.h5" --resume "$dir/nan-ck.h5" --max-steps 1 > "$dir/nan-resume.out" 2>&1; code=$?
 t "diverging run: the last checkpoint kept is a good one (finite, loads: exit $code)" '[ $code -eq 0 ]' "$dir/nan-resume.out"
 out=$dir/nan-adam.out
