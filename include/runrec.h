@@ -20,6 +20,7 @@ typedef struct {
     char *data, *dataset, *normalization, *model, *stack, *train_set_hash;
     char *checkpoint, *metrics;
     long global_batch, seed, shuffle, epochs, checkpoint_every, n_train;
+    long reproducible;      /* --reproducible V, 0: off (its bits depend on V) */
     long first_step;        /* metrics only: the step its first row is (a new record) */
 } hc_run_record;
 

@@ -17,6 +17,7 @@
 #include <mpi.h>
 #include <stdint.h>
 #include "comm.h"
+#include "repro.h"
 #include "data.h"
 #include "error.h"
 #include "metrics.h"
@@ -50,6 +51,8 @@ typedef struct {
     const hc_run_record *record; /* provenance (command, hosts, ...); NULL: none */
     int watchdog;               /* --watchdog SECONDS: a rank silent this long ends the job; 0 off */
     size_t bucket_elems;        /* gradients per allreduce bucket; 0: HC_BUCKET_ELEMS */
+    int reproducible;           /* --reproducible V: V virtual shards, the same bits on any
+                                   number of ranks up to V (repro.h); 0: off */
 } hc_train_opts;
 
 /* Gradients per allreduce bucket, chosen by measurement (docs/performance.md). */
@@ -78,6 +81,7 @@ typedef struct {
     hc_train_opts opt;
     const hc_dataset *ds;       /* borrowed */
     hc_comm comm;
+    hc_repro repro;             /* --reproducible only */
     hc_model model;
     hc_stack stack;
     hc_real *param;             /* all weights, contiguous */

@@ -137,6 +137,7 @@ int cli_parse_train(int argc, char **argv, hc_train_opts *o, hc_given *given, in
         {"new-metrics", ARG_FLAG_ON, &o->new_metrics, 0, 0},
         {"watchdog", ARG_INT, &o->watchdog, 0, 7 * 24 * 3600},
         {"bucket", ARG_LONG, &bucket, 1, 1L << 30},
+        {"reproducible", ARG_INT, &o->reproducible, 1, 4096},
         {"help", ARG_HELP, help, 0, 0},
     };
     if (parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), given, e))
@@ -237,6 +238,8 @@ void cli_train_help(FILE *f)
           "                      shared by the node's ranks that name the same --data)\n"
           "  --bucket N          gradient values per allreduce bucket; the buckets' allreduces\n"
           "                      start during the backward [65536]\n"
+          "  --reproducible V    the same bits on any number of ranks up to V: the batch in V\n"
+          "                      virtual shards, their gradients summed exactly (e.g. 16)\n"
           "  --watchdog SECONDS  a rank that does not join the step's allreduce for this long\n"
           "                      (stopped, hung) ends the job, naming it (exit 4); 0: wait\n"
           "                      forever [45]\n"

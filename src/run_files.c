@@ -44,7 +44,7 @@ int run_resume_options(hc_train_opts *o, const hc_run_record *rec, const char *c
     }
     if (!given(ctx, "normalize") && run_normalize_word(rec->normalization))
         o->normalize = run_normalize_word(rec->normalization);
-    long shuffle = o->shuffle, epochs = o->epochs, batch = o->batch;
+    long shuffle = o->shuffle, epochs = o->epochs, batch = o->batch, repro = o->reproducible;
     const struct { const char *option, *what; long theirs; long *mine; int compare; } num[] = {
         {"batch", "global batch (--batch)", rec->global_batch, &batch, 1},
         {"seed", "seed (--seed)", rec->seed, &o->seed, 1},
@@ -52,6 +52,7 @@ int run_resume_options(hc_train_opts *o, const hc_run_record *rec, const char *c
         {"checkpoint-every", "checkpoint interval (--checkpoint-every)", rec->checkpoint_every,
          &o->checkpoint_every, 1},
         {"epochs", "number of epochs", rec->epochs, &epochs, 0},
+        {"reproducible", "virtual shards (--reproducible)", rec->reproducible, &repro, 1},
     };
     for (size_t i = 0; i < sizeof num / sizeof *num; i++) {
         if (num[i].theirs < 0) continue;
@@ -66,6 +67,7 @@ int run_resume_options(hc_train_opts *o, const hc_run_record *rec, const char *c
     o->shuffle = shuffle != 0;
     o->epochs = (int)epochs;
     o->batch = (int)batch;
+    o->reproducible = (int)repro;
     /* the files: the checkpoint goes on in the file resumed from, the metrics in the
      * run's own file. Either may be named anew (a run folder moved or copied): a metrics
      * file is then checked to be this run's by its run_id, an existing checkpoint other

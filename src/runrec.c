@@ -47,6 +47,7 @@ static const struct {
     {"epochs", RR_LONG, offsetof(hc_run_record, epochs)},
     {"checkpoint", RR_STR, offsetof(hc_run_record, checkpoint)},
     {"checkpoint_every", RR_LONG, offsetof(hc_run_record, checkpoint_every)},
+    {"reproducible", RR_LONG, offsetof(hc_run_record, reproducible)},
     {"metrics", RR_STR, offsetof(hc_run_record, metrics)},
     {"first_step", RR_LONG, offsetof(hc_run_record, first_step)},
 };

@@ -143,6 +143,17 @@ static int open_metrics(hc_trainer *t, hc_err *e)
 
 /* ---- set-up ---- */
 
+/* --reproducible: V virtual shards, one exact sum scale per model tensor. */
+static int reproducible_init(hc_trainer *t, hc_err *e)
+{
+    size_t seg[HC_MAX_TENSORS + 1];
+    for (int k = 0; k < t->model.n_tensors; k++) seg[k] = t->model.tensors[k].offset;
+    seg[t->model.n_tensors] = t->model.n_params;
+    int most = t->ds->train.n > t->ds->test.n ? t->ds->train.n : t->ds->test.n;
+    return repro_init(&t->repro, t->opt.reproducible, t->comm.rank, t->comm.size,
+                      t->model.n_params, t->model.n_tensors, seg, most, e);
+}
+
 /* Subnormal floats appear in the optimizer state (Adam's m of a weight whose gradient
  * turned 0 decays by beta1 a step, through the subnormal range) and cost 10-100x per
  * operation on many Intel cores: flush them to zero, in this thread and in the BLIS
@@ -278,6 +289,7 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the run record");
         goto fail;
     }
+    t->record.reproducible = opt->reproducible;
 
     int size;
     MPI_Comm_size(comm, &size);
@@ -291,9 +303,13 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     stack_spec_free(&spec);
     size_t bucket = opt->bucket_elems ? opt->bucket_elems : HC_BUCKET_ELEMS;
     if (comm_init(&t->comm, comm, t->model.n_params, bucket, opt->watchdog, e)) goto fail;
-    t->model.grad_ready = on_grad_ready;
-    t->model.grad_ready_ctx = &t->comm;
-    t->model.grad_slice = bucket;
+    if (opt->reproducible) {
+        if (reproducible_init(t, e)) goto fail;
+    } else {
+        t->model.grad_ready = on_grad_ready;
+        t->model.grad_ready_ctx = &t->comm;
+        t->model.grad_slice = bucket;
+    }
     t->clock.current = N_PHASES;
 
     size_t np = t->model.n_params;
@@ -336,6 +352,7 @@ void trainer_free(hc_trainer *t)
     free(t->cols);
     free(t->param); free(t->x); free(t->y); free(t->order); free(t->index); free(t->hypergrad);
     comm_free(&t->comm);
+    repro_free(&t->repro);
     stack_free(&t->stack);
     model_destroy(&t->model);
     memset(t, 0, sizeof *t);
@@ -365,8 +382,37 @@ static void phase(hc_trainer *t, hc_phase next)
     c->current = next;
 }
 
+/* --reproducible: every virtual shard of this rank on its own, then the exact sum. */
+static int gradients_reproducible(hc_trainer *t, hc_err *e)
+{
+    hc_repro *r = &t->repro;
+    const int *batch = t->order + (size_t)t->pos * t->opt.batch;
+    hc_real scale = (hc_real)(1.0 / t->batch_n);
+    for (int j = 0; j < r->count; j++) {
+        int begin, end;
+        repro_shard(r, j, t->batch_n, &begin, &end);
+        phase(t, PHASE_GATHER);
+        dataset_gather(t->ds, &t->ds->train, batch + begin, end - begin, t->x, t->y);
+        phase(t, PHASE_MODEL);
+        r->slot[r->first + j] = t->model.ops->train_batch(&t->model, t->param, t->x, t->y,
+                                                          end - begin, scale,
+                                                          repro_shard_grad(r, j));
+    }
+    phase(t, PHASE_COMM);
+    double loss_sum;
+    int stop;
+    if (repro_reduce(r, &t->comm, t->comm.grad, stop_signals > 0, &loss_sum, &stop, e))
+        return e->code;
+    t->loss = loss_sum / t->batch_n;
+    t->stop_requested = stop;
+    phase(t, PHASE_HYPERGRAD);
+    stack_local_hypergrads(&t->stack, t->comm.grad, t->hypergrad);
+    return 0;
+}
+
 int trainer_gradients(hc_trainer *t, hc_err *e)
 {
+    if (t->repro.n_virtual) return gradients_reproducible(t, e);
     int begin, end;
     comm_shard(&t->comm, t->batch_n, &begin, &end);
     const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
@@ -427,9 +473,33 @@ int trainer_step(hc_trainer *t, hc_err *e)
     return rc;
 }
 
+/* --reproducible: fixed chunks of samples whatever the ranks, their sums in chunk order. */
+static int evaluate_reproducible(hc_trainer *t, const hc_split *split, double *sums, hc_err *e)
+{
+    int first, end, chunks = (split->n + HC_REPRO_EVAL_CHUNK - 1) / HC_REPRO_EVAL_CHUNK;
+    repro_eval_chunks(&t->repro, split->n, t->comm.rank, t->comm.size, &first, &end);
+    for (int c = first; c < end; c++) {
+        int i = c * HC_REPRO_EVAL_CHUNK;
+        int n = split->n - i < HC_REPRO_EVAL_CHUNK ? split->n - i : HC_REPRO_EVAL_CHUNK;
+        double loss = 0.0, correct = 0.0;
+        for (int j = 0; j < n; j++) t->index[j] = i + j;
+        dataset_gather(t->ds, split, t->index, n, t->x, t->y);
+        t->model.ops->eval_batch(&t->model, t->param, t->x, t->y, n, &loss, &correct);
+        repro_eval_record(&t->repro, c, loss, correct);
+    }
+    return repro_eval_total(&t->repro, &t->comm, chunks, &sums[0], &sums[1], e);
+}
+
 int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double *error,
                      hc_err *e)
 {
+    if (t->repro.n_virtual) {
+        double sums[2];
+        if (evaluate_reproducible(t, split, sums, e)) return e->code;
+        *loss = sums[0] / split->n;
+        *error = 1.0 - sums[1] / split->n;
+        return 0;
+    }
     int begin, end;
     comm_shard(&t->comm, split->n, &begin, &end);
     double sums[2] = {0.0, 0.0};    /* loss, correct */
