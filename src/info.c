@@ -508,6 +508,72 @@ static herr_t describe_epochs(hid_t root, FILE *out)
     return rc;
 }
 
+/* ---- what the datasets of model, steps and epochs are: description [unit] ---- */
+
+#define MAX_KINDS 64
+
+typedef struct {
+    int n;
+    struct {
+        char *desc, *unit, path[NAME_BUF];
+        int more;
+    } kind[MAX_KINDS];
+} kinds;
+
+/* Groups the datasets by (description, unit): the first path of each and how many more. */
+static herr_t collect_kind(hid_t obj, const char *path, void *data)
+{
+    kinds *k = data;
+    char *desc = NULL, *unit = NULL;
+    if (H5Iget_type(obj) != H5I_DATASET || h5_get_string(obj, "description", &desc)) return 0;
+    h5_get_string(obj, "unit", &unit);
+    for (int i = 0; i < k->n; i++)
+        if (!strcmp(k->kind[i].desc, desc) && !strcmp(k->kind[i].unit ? k->kind[i].unit : "",
+                                                       unit ? unit : "")) {
+            k->kind[i].more++;
+            free(desc);
+            free(unit);
+            return 0;
+        }
+    if (k->n == MAX_KINDS) {
+        free(desc);
+        free(unit);
+        return 0;
+    }
+    k->kind[k->n].desc = desc;
+    k->kind[k->n].unit = unit;
+    k->kind[k->n].more = 0;
+    snprintf(k->kind[k->n].path, NAME_BUF, "%s", path);
+    k->n++;
+    return 0;
+}
+
+static herr_t describe_kinds(hid_t root, FILE *out)
+{
+    static const char *const groups[] = {"model", "steps", "epochs"};
+    kinds k;
+    char path[NAME_BUF];
+    herr_t rc = 0;
+    k.n = 0;
+    for (size_t g = 0; g < sizeof groups / sizeof *groups && rc >= 0; g++) {
+        if (H5Lexists(root, groups[g], H5P_DEFAULT) <= 0) continue;
+        hid_t grp = H5Gopen2(root, groups[g], H5P_DEFAULT);
+        if (grp < 0) return -1;
+        rc = walk(grp, groups[g], 0, collect_kind, &k);
+        H5Gclose(grp);
+    }
+    if (k.n) fputs("datasets (description [unit]):\n", out);
+    for (int i = 0; i < k.n; i++) {
+        snprintf(path, sizeof path, "%s", k.kind[i].path);
+        if (k.kind[i].more) fprintf(out, "  %s and %d more: ", path, k.kind[i].more);
+        else fprintf(out, "  %s: ", path);
+        fprintf(out, "%s [%s]\n", k.kind[i].desc, k.kind[i].unit ? k.kind[i].unit : "?");
+        free(k.kind[i].desc);
+        free(k.kind[i].unit);
+    }
+    return rc;
+}
+
 /* ---- anything else (checkpoint state, foreign groups) ---- */
 
 /* "path  TYPE SHAPE" or "path = VALUES" for small datasets, then attributes. */
@@ -574,6 +640,7 @@ static int describe(hid_t root, const char *path, FILE *out, hc_err *e)
         herr_t (*fn)(hid_t, FILE *);
     } sections[] = {{"model", describe_model}, {"steps", describe_steps},
                     {"epochs", describe_epochs}};
+    static const char *const described[] = {"model", "steps", "epochs"};
     fprintf(out, "%s: %s\n", path, kind_words(root));
     if (print_attrs(root, out, "attributes:\n", "  ") < 0)
         return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read the root attributes", path);
@@ -581,6 +648,13 @@ static int describe(hid_t root, const char *path, FILE *out, hc_err *e)
         if (has_link(root, sections[i].name) && sections[i].fn(root, out) < 0)
             return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read /%s (damaged, or being written?)",
                            path, sections[i].name);
+    for (size_t i = 0; i < sizeof described / sizeof *described; i++)
+        if (has_link(root, described[i])) {
+            if (describe_kinds(root, out) < 0)
+                return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read the datasets' "
+                               "descriptions", path);
+            break;
+        }
     other_printer others = {out, 0};
     if (iterate_links(root, print_other_child, &others) < 0)
         return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read its contents", path);

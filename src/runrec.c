@@ -283,9 +283,9 @@ static const struct {
 } describe_table[] = {
     {"steps/loss", "mean cross-entropy loss of the step's global minibatch", "nat"},
     {"/value", "effective value of this hyperparameter after the step", "1"},
-    {"/grad", "hypergradient: d(loss)/d(this hyperparameter), averaged over the ranks", "nat"},
-    {"/clipped", "the hypergradient after averaged clipping (equal to grad when off)", "nat"},
-    {"/threshold", "clipping threshold used at the step (NaN when clipping is off)", "nat"},
+    {"/grad", "hypergradient d(loss)/d(raw form of this hyperparameter) at the step, before clipping", "nat"},
+    {"/clipped", "grad times the factor the clip of the level above applied (grad when it is off)", "nat"},
+    {"/threshold", "the threshold of the clip of the level above at the step (tracked when off too)", "nat"},
     {"epochs/train_loss", "mean training loss over the epoch's steps", "nat"},
     {"epochs/test_loss", "mean loss over the test set after the epoch", "nat"},
     {"epochs/test_error", "fraction of the test set misclassified after the epoch", "1"},

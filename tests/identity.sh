@@ -106,7 +106,10 @@ for f in c.h5 m.h5; do
       '[ "$n_ds" -gt 5 ] && [ "$n_desc" -eq "$n_ds" ] && [ "$n_unit" -eq "$n_ds" ]'
 done
 "$HYPERCLIP" info "$dir/m.h5" > "$dir/infom.out"
-t "info shows a column's description and unit" 'grep -q "@description = mean cross-entropy loss" "$dir/infom.out" && grep -q "@unit = nat" "$dir/infom.out" || "$HYPERCLIP" info "$dir/c.h5" | grep -q "@unit = "' "$dir/infom.out"
+t "info lists what the datasets are: description [unit]" \
+  'grep -q "^  steps/loss: mean cross-entropy loss of the step.s global minibatch \[nat\]$" "$dir/infom.out" &&
+   grep -q "^  epochs/seconds: wall-clock time of the epoch \[s\]$" "$dir/infom.out" &&
+   "$HYPERCLIP" info "$dir/c.h5" | grep -q "^  model/fc1/weight: weights of the layer fc1 \[1\]$"' "$dir/infom.out"
 
 # ---- 5. eval uses the recorded dataset and normalization ----
 tr=(train --data "$dir/data" --batch 32 --epochs 1 --normalize train-stats --quiet)
