@@ -8,6 +8,7 @@
 #define HC_MODEL_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "error.h"
 #include "hc_real.h"
 
@@ -77,7 +78,35 @@ int model_mlp_create(hc_model *m, int input_size, int hidden, int n_classes, int
 int model_cnn_create(hc_model *m, int channels, int height, int width, int n_classes,
                      int max_batch, hc_err *e);
 
-/* Creates a model by name ("mlp" or "cnn"). */
+/* One kind of model, as the table lists it (model_list.h). */
+typedef struct {
+    const char *name;       /* --model's value and the files' model attribute: "mlp" */
+    const char *about;      /* one line of --help */
+    /* A layer only this model's files have (/model/<layer>), to tell a weights file
+     * without a model attribute; NULL: the model of such a file when no other matches. */
+    const char *marker_layer;
+    /* Builds the model for images of channels x height x width in n_classes classes,
+     * with workspace for max_batch samples (see model_mlp_create, model_cnn_create). */
+    int (*create)(hc_model *m, int channels, int height, int width, int n_classes,
+                  int max_batch, hc_err *e);
+} hc_model_desc;
+
+typedef enum {
+#define HC_MODEL(kind, desc) kind,
+#include "model_list.h"
+#undef HC_MODEL
+    MODEL_COUNT
+} hc_model_kind;
+
+const hc_model_desc *model_desc(hc_model_kind kind);
+/* The model named `name`; NULL for none (a usage error in e, listing the names). */
+const hc_model_desc *model_find(const char *name, hc_err *e);
+/* The names joined by sep ("mlp | cnn") into out (size bytes). */
+void model_names(char *out, size_t size, const char *sep);
+/* One line per model: indent, name, two spaces, about. */
+void model_help(FILE *f, const char *indent);
+
+/* Creates the model named `name` (model_find) for images of that shape. */
 int model_create(hc_model *m, const char *name, int channels, int height, int width,
                  int n_classes, int max_batch, hc_err *e);
 void model_destroy(hc_model *m);

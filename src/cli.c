@@ -1,5 +1,6 @@
 /* cli.c - option tables for `hyperclip train` and `hyperclip eval`. */
 #include "cli.h"
+#include "model.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -207,8 +208,12 @@ void cli_train_help(FILE *f)
           "  --normalize HOW     inputs: train-stats (per-channel mean/std of the training set;\n"
           "                      CIFAR-10's default) | authors (the clipping paper's notebook\n"
           "                      constants) | unit (pixel/255; MNIST's default)\n"
-          "  --model NAME        mlp | cnn [mlp]\n"
-          "  --stack SPEC        optimizer stack, primary first [adam / sgd(alpha=1e-3, clip=on)]\n"
+          , f);
+    char models[128];
+    model_names(models, sizeof models, " | ");
+    fprintf(f, "  --model NAME        %s [%s]\n", models, model_desc(0)->name);
+    model_help(f, "                        ");
+    fputs("  --stack SPEC        optimizer stack, primary first [adam / sgd(alpha=1e-3, clip=on)]\n"
           "                      e.g. 'adam(alpha=1e-3) / sgd(alpha=1e-2, clip=on)'\n"
           "                      any optimizer at any level, any number of levels:\n", f);
     stack_grammar_help(f, "                        ");

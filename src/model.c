@@ -6,14 +6,49 @@
 #include <string.h>
 #include "rng.h"
 
+#define HC_MODEL(kind, desc) extern const hc_model_desc desc;
+#include "model_list.h"
+#undef HC_MODEL
+
+static const hc_model_desc *const models[] = {
+#define HC_MODEL(kind, desc) [kind] = &desc,
+#include "model_list.h"
+#undef HC_MODEL
+};
+_Static_assert(sizeof models / sizeof *models == MODEL_COUNT, "one descriptor per kind of model_list.h");
+
+const hc_model_desc *model_desc(hc_model_kind kind) { return models[kind]; }
+
+void model_names(char *out, size_t size, const char *sep)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int k = 0; k < MODEL_COUNT && len < size; k++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s", k ? sep : "", models[k]->name);
+}
+
+void model_help(FILE *f, const char *indent)
+{
+    for (int k = 0; k < MODEL_COUNT; k++)
+        fprintf(f, "%s%s  %s\n", indent, models[k]->name, models[k]->about);
+}
+
+const hc_model_desc *model_find(const char *name, hc_err *e)
+{
+    for (int k = 0; k < MODEL_COUNT; k++)
+        if (!strcmp(name, models[k]->name)) return models[k];
+    char names[128];
+    model_names(names, sizeof names, " or ");
+    hc_fail(e, HC_ERR_USAGE, "unknown --model '%s' (expected %s)", name, names);
+    return NULL;
+}
+
 int model_create(hc_model *m, const char *name, int channels, int height, int width,
                  int n_classes, int max_batch, hc_err *e)
 {
-    if (strcmp(name, "mlp") == 0)
-        return model_mlp_create(m, channels * height * width, 128, n_classes, max_batch, e);
-    if (strcmp(name, "cnn") == 0)
-        return model_cnn_create(m, channels, height, width, n_classes, max_batch, e);
-    return hc_fail(e, HC_ERR_USAGE, "unknown --model '%s' (expected mlp or cnn)", name);
+    const hc_model_desc *d = model_find(name, e);
+    if (!d) return e->code;
+    return d->create(m, channels, height, width, n_classes, max_batch, e);
 }
 
 void model_destroy(hc_model *m)

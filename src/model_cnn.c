@@ -439,3 +439,7 @@ int model_cnn_create(hc_model *m, int channels, int height, int width, int n_cla
     }
     return 0;
 }
+
+const hc_model_desc model_cnn = {
+    .name = "cnn", .about = "2 conv 3x3 (16 channels) -> ReLU -> Linear(-> 128) -> tanh -> Linear",
+    .marker_layer = "conv1", .create = model_cnn_create};

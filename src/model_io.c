@@ -271,6 +271,24 @@ int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err 
     return rc;
 }
 
+/* A file without a model attribute (an --init weights file from elsewhere): the model
+ * whose marker layer it has, else the one without a marker. */
+static const char *model_kind_by_layers(hid_t file)
+{
+    const char *fallback = model_desc(0)->name;
+    for (int k = 0; k < MODEL_COUNT; k++) {
+        const hc_model_desc *d = model_desc((hc_model_kind)k);
+        char link[64];
+        if (!d->marker_layer) {
+            fallback = d->name;
+            continue;
+        }
+        snprintf(link, sizeof link, "/model/%s", d->marker_layer);
+        if (H5Lexists(file, link, H5P_DEFAULT) > 0) return d->name;
+    }
+    return fallback;
+}
+
 int model_file_kind(const char *path, char *name, size_t size, hc_err *e)
 {
     hid_t file;
@@ -281,7 +299,7 @@ int model_file_kind(const char *path, char *name, size_t size, hc_err *e)
         h5_restore(q);
         return e->code;
     }
-    snprintf(name, size, "%s", H5Lexists(file, "/model/conv1", H5P_DEFAULT) > 0 ? "cnn" : "mlp");
+    snprintf(name, size, "%s", model_kind_by_layers(file));
     char *kind = NULL;
     if (h5_get_string(file, "model", &kind) == 0 && kind[0]) snprintf(name, size, "%s", kind);
     free(kind);

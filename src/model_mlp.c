@@ -140,3 +140,14 @@ int model_mlp_create(hc_model *m, int input_size, int hidden, int n_classes, int
     }
     return 0;
 }
+
+/* The spec's MLP on flattened images: 128 hidden units. */
+static int mlp_create_for_images(hc_model *m, int channels, int height, int width,
+                                 int n_classes, int max_batch, hc_err *e)
+{
+    return model_mlp_create(m, channels * height * width, 128, n_classes, max_batch, e);
+}
+
+const hc_model_desc model_mlp = {
+    .name = "mlp", .about = "Linear(pixels -> 128) -> tanh -> Linear(128 -> classes) -> tanh",
+    .marker_layer = NULL, .create = mlp_create_for_images};

@@ -42,7 +42,7 @@ void trainer_catch_stop_signals(void)
 void train_opts_defaults(hc_train_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->model_name = "mlp";
+    o->model_name = model_desc(0)->name;   /* the first of model_list.h */
     o->stack_text = "adam / sgd(alpha=1e-3, clip=on)";
     o->epochs = 1;
     o->batch = 256;
