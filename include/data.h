@@ -6,6 +6,7 @@
 #define HC_DATA_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "error.h"
 #include "hc_real.h"
 
@@ -25,6 +26,37 @@ typedef struct {
     hc_real lut[3][256];
     char normalization[64]; /* how lut was made, recorded in the metrics */
 } hc_dataset;
+
+/* One file format of data set folders, as the table lists it (data_format_list.h). */
+typedef struct {
+    const char *format;         /* "idx" */
+    const char *names[4];       /* the data sets it holds (--dataset), NULL-terminated */
+    const char *about;          /* one line of --help */
+    const char *normalization;  /* its data sets' default --normalize word */
+    /* Its files are in folder dir. NULL: the format of a folder no other one claims (its
+     * loader then says which file is missing). */
+    int (*detect)(const char *dir);
+    /* Which of names the folder holds; NULL: names[0]. */
+    const char *(*infer_name)(const char *dir);
+    /* Reads the folder's files into ds (sizes, splits); sets ds->name only if empty. */
+    int (*load)(hc_dataset *ds, const char *dir, hc_err *e);
+} hc_data_format;
+
+typedef enum {
+#define HC_DATA_FORMAT(kind, desc) kind,
+#include "data_format_list.h"
+#undef HC_DATA_FORMAT
+    DATA_FORMAT_COUNT
+} hc_data_format_kind;
+
+const hc_data_format *data_format(hc_data_format_kind kind);
+/* The format that holds data set `name`; NULL for none (a usage error in e). */
+const hc_data_format *data_format_of_name(const char *name, hc_err *e);
+/* Every data set name, joined by sep ("mnist | fashion-mnist | cifar10"), the last one by
+ * last_sep, into out (size bytes). */
+void dataset_names(char *out, size_t size, const char *sep, const char *last_sep);
+/* One line per format: indent, its names, two spaces, about. */
+void data_format_help(FILE *f, const char *indent);
 
 /* Loads the data set in folder `path`. `name` is "mnist", "fashion-mnist", "cifar10"
  * or NULL to infer it from the files (IDX files: "fashion-mnist" when the path names

@@ -1,5 +1,6 @@
 /* cli.c - option tables for `hyperclip train` and `hyperclip eval`. */
 #include "cli.h"
+#include "data.h"
 #include "model.h"
 #include <errno.h>
 #include <limits.h>
@@ -204,7 +205,12 @@ void cli_train_help(FILE *f)
     fputs("usage: mpirun -np N hyperclip train [options]\n\n"
           "  --data PATH         data folder: MNIST/Fashion-MNIST IDX files or CIFAR-10 batch\n"
           "                      files (.gz or plain) [" HC_DEFAULT_DATA "]\n"
-          "  --dataset NAME      mnist | fashion-mnist | cifar10 (default: inferred from the files)\n"
+          , f);
+    char names[160];
+    dataset_names(names, sizeof names, " | ", " | ");
+    fprintf(f, "  --dataset NAME      %s (default: inferred from the files)\n", names);
+    data_format_help(f, "                        ");
+    fputs(
           "  --normalize HOW     inputs: train-stats (per-channel mean/std of the training set;\n"
           "                      CIFAR-10's default) | authors (the clipping paper's notebook\n"
           "                      constants) | unit (pixel/255; MNIST's default)\n"
@@ -258,7 +264,11 @@ void cli_eval_help(FILE *f)
           "  --data PATH         data folder [a checkpoint's own, else " HC_DEFAULT_DATA "]\n"
           "                      a checkpoint is scored with its own normalization; data of\n"
           "                      another data set or training set is refused\n"
-          "  --dataset NAME      mnist | fashion-mnist (default: inferred)\n"
+          , f);
+    char names[160];
+    dataset_names(names, sizeof names, " | ", " | ");
+    fprintf(f, "  --dataset NAME      %s (default: inferred)\n", names);
+    fputs(
           "  --threads N         BLIS threads per rank [1]\n"
           "  --private-data      one copy of the data set per rank (default: one per node)\n"
           "  --help, -h          this text\n", f);

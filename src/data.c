@@ -2,50 +2,90 @@
 #include "data.h"
 #include "data_idx.h"
 #include "files.h"
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-/* strcasestr is a GNU extension; this keeps the file portable. */
-static int contains_nocase(const char *haystack, const char *needle)
+#define HC_DATA_FORMAT(kind, desc) extern const hc_data_format desc;
+#include "data_format_list.h"
+#undef HC_DATA_FORMAT
+
+static const hc_data_format *const formats[] = {
+#define HC_DATA_FORMAT(kind, desc) [kind] = &desc,
+#include "data_format_list.h"
+#undef HC_DATA_FORMAT
+};
+_Static_assert(sizeof formats / sizeof *formats == DATA_FORMAT_COUNT,
+               "one descriptor per kind of data_format_list.h");
+
+const hc_data_format *data_format(hc_data_format_kind kind) { return formats[kind]; }
+
+void dataset_names(char *out, size_t size, const char *sep, const char *last_sep)
 {
-    size_t n = strlen(needle);
-    for (; *haystack; haystack++) {
-        size_t i = 0;
-        while (i < n && tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n) return 1;
+    int total = 0, i = 0;
+    size_t len = 0;
+    for (int k = 0; k < DATA_FORMAT_COUNT; k++)
+        for (int j = 0; formats[k]->names[j]; j++) total++;
+    out[0] = '\0';
+    for (int k = 0; k < DATA_FORMAT_COUNT; k++)
+        for (int j = 0; formats[k]->names[j] && len < size; j++, i++)
+            len += (size_t)snprintf(out + len, size - len, "%s%s",
+                                    i == 0 ? "" : i == total - 1 ? last_sep : sep,
+                                    formats[k]->names[j]);
+}
+
+void data_format_help(FILE *f, const char *indent)
+{
+    for (int k = 0; k < DATA_FORMAT_COUNT; k++) {
+        fputs(indent, f);
+        for (int j = 0; formats[k]->names[j]; j++)
+            fprintf(f, "%s%s", j ? ", " : "", formats[k]->names[j]);
+        fprintf(f, "  %s\n", formats[k]->about);
     }
-    return 0;
 }
 
-static int known_name(const char *name)
+const hc_data_format *data_format_of_name(const char *name, hc_err *e)
 {
-    return !strcmp(name, "mnist") || !strcmp(name, "fashion-mnist") || !strcmp(name, "cifar10");
+    for (int k = 0; k < DATA_FORMAT_COUNT; k++)
+        for (int j = 0; formats[k]->names[j]; j++)
+            if (!strcmp(name, formats[k]->names[j])) return formats[k];
+    char names[160];
+    dataset_names(names, sizeof names, ", ", " or ");
+    hc_fail(e, HC_ERR_USAGE, "unknown data set '%s' (expected %s)", name, names);
+    return NULL;
 }
 
-/* The CIFAR-10 binary release is a folder of data_batch_N.bin files. */
-static int looks_like_cifar(const char *path)
+/* The folder's format: the first that claims it, else the one that claims nothing. */
+static const hc_data_format *detect_format(const char *path)
 {
-    char file[4096], gz[4096];
-    struct stat st;
-    if (snprintf(file, sizeof file, "%s/data_batch_1.bin", path) >= (int)sizeof file ||
-        snprintf(gz, sizeof gz, "%s.gz", file) >= (int)sizeof gz)
-        return 0;
-    return stat(file, &st) == 0 || stat(gz, &st) == 0;
+    const hc_data_format *fallback = formats[0];
+    for (int k = 0; k < DATA_FORMAT_COUNT; k++) {
+        if (!formats[k]->detect) fallback = formats[k];
+        else if (formats[k]->detect(path)) return formats[k];
+    }
+    return fallback;
 }
 
 /* What a user without the data needs to hear: where to get it. */
-#define FETCH_HINT "; tools/fetch-data mnist|fashion-mnist|cifar10 DIR downloads one"
+/* What a user without the data needs to hear: where to get it ("; tools/fetch-data
+ * mnist|fashion-mnist|cifar10 DIR downloads one"). */
+static const char *fetch_hint(char *out, size_t size)
+{
+    char names[160];
+    dataset_names(names, sizeof names, "|", "|");
+    snprintf(out, size, "; tools/fetch-data %s DIR downloads one", names);
+    return out;
+}
 
 static int check_folder(const char *path, hc_err *e)
 {
     struct stat st;
+    char hint[200];
     if (stat(path, &st) != 0)
-        return hc_fail(e, HC_ERR_RUNTIME, "data folder not found: %s" FETCH_HINT, path);
+        return hc_fail(e, HC_ERR_RUNTIME, "data folder not found: %s%s", path,
+                       fetch_hint(hint, sizeof hint));
     if (!S_ISDIR(st.st_mode))
         return hc_fail(e, HC_ERR_RUNTIME, "data path is not a folder: %s", path);
     return 0;
@@ -81,30 +121,19 @@ void dataset_prefer_huge_pages(hc_dataset *ds)
 int dataset_load(hc_dataset *ds, const char *path, const char *name, hc_err *e)
 {
     memset(ds, 0, sizeof *ds);
-    if (name && !known_name(name))
-        return hc_fail(e, HC_ERR_USAGE, "unknown data set '%s' (expected mnist, fashion-mnist "
-                       "or cifar10)", name);
+    const hc_data_format *f = name ? data_format_of_name(name, e) : NULL;
+    if (name && !f) return e->code;
     int rc = check_folder(path, e);
     if (rc) return rc;
-    if (name ? !strcmp(name, "cifar10") : looks_like_cifar(path)) {
-        snprintf(ds->name, sizeof ds->name, "cifar10");
-        rc = data_cifar_load(ds, path, e);
-        if (!rc) rc = dataset_set_normalization(ds, "train-stats", e);   /* the spec's default */
-        if (rc) {
-            dataset_free(ds);
-            return rc;
-        }
-        dataset_prefer_huge_pages(ds);
-        return 0;
-    }
-    if (!name) name = contains_nocase(path, "fashion") ? "fashion-mnist" : "mnist";
+    if (!f) f = detect_format(path);
+    if (!name) name = f->infer_name ? f->infer_name(path) : f->names[0];
     snprintf(ds->name, sizeof ds->name, "%s", name);
-    rc = data_idx_load(ds, path, e);
+    rc = f->load(ds, path, e);
+    if (!rc) rc = dataset_set_normalization(ds, f->normalization, e);
     if (rc) {
         dataset_free(ds);
         return rc;
     }
-    dataset_set_unit_scale(ds);
     dataset_prefer_huge_pages(ds);
     return 0;
 }
@@ -128,8 +157,9 @@ int dataset_find_file(const char *dir, const char *name, const char *hint, char 
             return hc_fail(e, HC_ERR_RUNTIME, "path too long: %s/%s", dir, name);
         if (stat(path, &st) == 0) return file_check_input(path, "data file", e);  /* a FIFO would block */
     }
-    return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s"
-                   FETCH_HINT, dir, name, name, name, dir, hint);
+    char fetch[200];
+    return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s%s",
+                   dir, name, name, name, dir, hint, fetch_hint(fetch, sizeof fetch));
 }
 
 void dataset_set_unit_scale(hc_dataset *ds)

@@ -272,3 +272,20 @@ int dataset_set_normalization(hc_dataset *ds, const char *mode, hc_err *e)
     }
     return 0;
 }
+
+/* The CIFAR-10 binary release is a folder of data_batch_N.bin files. */
+static int looks_like_cifar(const char *dir)
+{
+    char file[4096], gz[4096];
+    struct stat st;
+    if (snprintf(file, sizeof file, "%s/data_batch_1.bin", dir) >= (int)sizeof file ||
+        snprintf(gz, sizeof gz, "%s.gz", file) >= (int)sizeof gz)
+        return 0;
+    return stat(file, &st) == 0 || stat(gz, &st) == 0;
+}
+
+const hc_data_format data_cifar = {
+    .format = "cifar", .names = {"cifar10", NULL},
+    .about = "data_batch_{1..5}.bin, test_batch.bin[.gz]",
+    .normalization = "train-stats", .detect = looks_like_cifar, .infer_name = NULL,
+    .load = data_cifar_load};

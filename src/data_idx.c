@@ -6,6 +6,7 @@
  * header claims a huge (but allowed) count fails as truncated after one small
  * allocation instead of reserving gigabytes first. */
 #include "data_idx.h"
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -287,3 +288,28 @@ int data_idx_load(hc_dataset *ds, const char *dir, hc_err *e)
     ds->test = test;
     return 0;
 }
+
+/* strcasestr is a GNU extension; this keeps the file portable. */
+static int contains_nocase(const char *haystack, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *haystack; haystack++) {
+        size_t i = 0;
+        while (i < n && tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n) return 1;
+    }
+    return 0;
+}
+
+/* The two data sets share the format: the folder's name tells them apart. */
+static const char *idx_infer_name(const char *dir)
+{
+    return contains_nocase(dir, "fashion") ? "fashion-mnist" : "mnist";
+}
+
+const hc_data_format data_idx = {
+    .format = "idx", .names = {"mnist", "fashion-mnist", NULL},
+    .about = "IDX files {train,t10k}-*-ubyte[.gz]",
+    .normalization = "unit", .detect = NULL, .infer_name = idx_infer_name,
+    .load = data_idx_load};

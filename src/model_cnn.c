@@ -441,5 +441,5 @@ int model_cnn_create(hc_model *m, int channels, int height, int width, int n_cla
 }
 
 const hc_model_desc model_cnn = {
-    .name = "cnn", .about = "2 conv 3x3 (16 channels) -> ReLU -> Linear(-> 128) -> tanh -> Linear",
+    .name = "cnn", .about = "2 x (conv 3x3, 16 channels -> ReLU), then the mlp's layers",
     .marker_layer = "conv1", .create = model_cnn_create};

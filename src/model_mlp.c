@@ -149,5 +149,5 @@ static int mlp_create_for_images(hc_model *m, int channels, int height, int widt
 }
 
 const hc_model_desc model_mlp = {
-    .name = "mlp", .about = "Linear(pixels -> 128) -> tanh -> Linear(128 -> classes) -> tanh",
+    .name = "mlp", .about = "Linear -> tanh -> Linear -> tanh, 128 hidden units",
     .marker_layer = NULL, .create = mlp_create_for_images};
