@@ -26,7 +26,7 @@ static int report(int rank, const hc_err *e)
             fprintf(stderr, "hyperclip: error: %s\n", e->msg);
             fflush(stderr);
         } else {
-            sleep(2);           /* lets the naming rank print first */
+            sleep(4);           /* lets the naming rank print first */
         }
         MPI_Abort(MPI_COMM_WORLD, HC_ERR_STALLED);
     }

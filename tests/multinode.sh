@@ -18,7 +18,7 @@
 set -u
 : "${HYPERCLIP:=./hyperclip}" "${TESTBIN:=tests}" "${MPIRUN:=mpirun}" "${H5DIFF:=h5diff}" "${srcdir:=.}"
 HYPERCLIP=$(cd "$(dirname "$HYPERCLIP")" && pwd)/$(basename "$HYPERCLIP")
-POINTS=15
+POINTS=16
 i=0
 ok()      { i=$((i + 1)); echo "ok $i - $*"; }
 not_ok()  { i=$((i + 1)); echo "not ok $i - $*"; }
@@ -128,6 +128,16 @@ for obj in /steps/loss /steps/level1/alpha/value /steps/level2/alpha/value /epoc
 done
 check "2 nodes x 2 ranks = 1 node x 4 ranks up to summation order (loss, alphas, test loss within 1e-5 rel)" \
     test -z "$diffs"
+# --reproducible: across the nodes, the same bits as one rank alone (h5diff, no tolerance)
+mpirun_on "$tmp/hosts1x4" 1 "${train[@]}" --epochs 1 --reproducible 4 \
+    --metrics "$tmp/shared/rep1.h5" >"$tmp/rep1.out" 2>&1
+mpirun_on "$tmp/hosts2x2" 4 "${train[@]}" --epochs 1 --reproducible 4 \
+    --metrics "$tmp/shared/rep4.h5" >"$tmp/rep4.out" 2>&1
+rep_same() {
+    "$H5DIFF" "$tmp/shared/rep1.h5" "$tmp/shared/rep4.h5" /steps /steps >/dev/null 2>&1 &&
+    "$H5DIFF" "$tmp/shared/rep1.h5" "$tmp/shared/rep4.h5" /epochs/test_loss /epochs/test_loss >/dev/null 2>&1
+}
+check "--reproducible 4: 2 nodes x 2 ranks over TCP bitwise equal to 1 rank (every step, test loss)" rep_same
 # Node2 without its copy: the run stops, naming the file node2 lacks (so node2 reads its own).
 mv "$tmp/node2/data" "$tmp/node2/data.away" && mkdir "$tmp/node2/data"
 mpirun_on "$tmp/hosts2x2" 4 "${train[@]}" --epochs 1 >"$tmp/nodata.out" 2>&1; code=$?
