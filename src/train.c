@@ -651,6 +651,7 @@ int trainer_run(hc_trainer *t, hc_err *e)
     double started = now(), epoch_started = started, last_bar = 0.0, test_error = NAN;
     long first_step = t->step, samples_before = t->epoch_samples;  /* of a resumed epoch */
     char first_bad[64] = "";
+    long bad_step = 0;                  /* the step after which first_bad was non-finite */
     int diverged = 0;
 
     trainer_catch_stop_signals();
@@ -665,7 +666,7 @@ int trainer_run(hc_trainer *t, hc_err *e)
     }
     while (t->step < total) {
         if (trainer_step(t, e)) return e->code;
-        if (!first_bad[0]) nonfinite_hyper(t, first_bad, sizeof first_bad);
+        if (!first_bad[0] && nonfinite_hyper(t, first_bad, sizeof first_bad)) bad_step = t->step;
         diverged = !isfinite(t->loss);           /* same value on every rank */
         int epoch_done = t->pos == 0;
         if (tty && !epoch_done && now() - last_bar > 0.25) {
@@ -685,6 +686,10 @@ int trainer_run(hc_trainer *t, hc_err *e)
         if (diverged) break;                     /* keep the last good checkpoint */
         long every = t->opt.checkpoint_every;
         int due = epoch_done || t->step == total || t->stop_requested || (every && t->step % every == 0);
+        if (due && !first_bad[0] && !all_finite(t->param, t->model.n_params)) {  /* same on every rank */
+            snprintf(first_bad, sizeof first_bad, "the weights");
+            bad_step = t->step;
+        }
         if (due && !first_bad[0] && checkpoint(t, e))   /* never save a non-finite state */
             return e->code;
         if (t->stop_requested) break;
@@ -711,11 +716,18 @@ int trainer_run(hc_trainer *t, hc_err *e)
         }
         return HC_EXIT_REQUEUE;
     }
+    /* a hyperparameter gone non-finite under a finite loss is a divergence too: its
+     * numbers are wrong, and no checkpoint was written after it (never silently) */
+    int bad_hyper = first_bad[0] && !diverged;
     if (t->comm.rank == 0) {
         if (diverged)
             printf("diverged: the loss became non-finite at step %ld%s%s; stopped early\n",
                    t->step, first_bad[0] ? ", first non-finite hyperparameter: " : "", first_bad);
+        if (bad_hyper)
+            printf("diverged: %s became non-finite by step %ld (the loss stayed finite)%s\n",
+                   first_bad, bad_step,
+                   t->opt.checkpoint_path ? "; no checkpoint was written after it" : "");
         print_final(t, test_error, now() - started);
     }
-    return diverged ? HC_EXIT_DIVERGED : HC_OK;
+    return diverged || bad_hyper ? HC_EXIT_DIVERGED : HC_OK;
 }

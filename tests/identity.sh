@@ -160,6 +160,14 @@ t "... and resumes (was: the stack text cut at 1024 bytes, never resumable) to t
   '[ $code -eq $code0 ] && grep -q "resumed from $dir/deep.h5 at step 5" "$dir/deep2.out" &&
    [ "$(grep -E "^(diverged|final)" "$dir/deep2.out" | sed "s/, [0-9.]*s$//")" = "$(grep -E "^(diverged|final)" "$dir/deep0.out" | sed "s/, [0-9.]*s$//")" ]' "$dir/deep2.out"
 
+# a run whose weights go non-finite while its loss stays finite (was: exit 0, every
+# checkpoint skipped without a word)
+bad='adam / sgd(alpha=1e-6, mu=0.5, clip=on, clip_scope=global) / sgd(alpha=1e-6, mu=0.5, clip=on, clip_scope=global) / sgd(alpha=1e-6, mu=0.5, clip=on, clip_scope=global)'
+timeout 60 "$HYPERCLIP" train --data "$dir/data" --batch 32 --quiet --stack "$bad" --max-steps 5 \
+    --checkpoint "$dir/bad.h5" > "$dir/bad.out" 2>&1; code=$?
+t "weights non-finite under a finite loss: exit 3 (got $code), said so, no checkpoint of that state" \
+  '[ $code -eq 3 ] && grep -q "^diverged: the weights became non-finite by step 5 (the loss stayed finite); no checkpoint was written after it" "$dir/bad.out" && [ ! -e "$dir/bad.h5" ]' "$dir/bad.out"
+
 # ---- format version 1 (hyperclip before the run record) is still read ----
 "$TESTBIN/gen_data" "$dir/v1data" --train 64 --test 32 --rows 4 --cols 4 --seed 5 >/dev/null
 gzip -dc "$srcdir/tests/fixtures/v1-ckpt.h5.gz" > "$dir/v1.h5"
