@@ -13,6 +13,7 @@
 #include "model_io.h"
 #include "run_files.h"
 #include "runrec.h"
+#include "score.h"
 #include "train.h"
 #include <unistd.h>
 
@@ -132,7 +133,6 @@ static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
     hc_given given;
     hc_dataset ds = {0};
     hc_data_share share = {MPI_COMM_NULL, MPI_WIN_NULL, 1};
-    hc_trainer t;
     hc_run_record rec;
     int help;
     runrec_clear(&rec);
@@ -152,20 +152,13 @@ static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
                         opt.private_data, e);
     if (!e->code) check_eval_data(&opt, &rec, &ds, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
-    hc_train_opts topt;
-    char model[16];
-    train_opts_defaults(&topt);
-    topt.data_path = opt.data_path;
-    topt.init_path = opt.checkpoint_path;
-    model_file_kind(opt.checkpoint_path, model, sizeof model, e);
-    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
-    topt.model_name = model;
-    if (trainer_init(&t, &topt, &ds, MPI_COMM_WORLD, e)) goto out;
+    hc_scorer sc;                   /* the model and its weights: nothing of training */
     double loss, err;
-    if (!trainer_evaluate(&t, &ds.test, &loss, &err, e) && rank == 0)
+    if (!scorer_init(&sc, opt.checkpoint_path, &ds, MPI_COMM_WORLD, e) &&
+        !scorer_run(&sc, &ds, &ds.test, MPI_COMM_WORLD, &loss, &err, e) && rank == 0)
         printf("%s on %s test set (%d samples): test_loss %.4f  test_error %.2f%%\n",
                opt.checkpoint_path, ds.name, ds.test.n, loss, 100 * err);
-    trainer_free(&t);
+    scorer_free(&sc);
 out:
     dataset_free_shared(&ds, &share);
     runrec_free(&rec);

@@ -1,5 +1,6 @@
 /* train.c - the data-parallel training loop (see train.h for the step's anatomy). */
 #include "train.h"
+#include "score.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,9 +10,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <signal.h>
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
 #include "ckpt.h"
 #include "model_io.h"
 #include "rng.h"
@@ -154,19 +152,6 @@ static int reproducible_init(hc_trainer *t, hc_err *e)
                       t->model.n_params, t->model.n_tensors, seg, most, e);
 }
 
-/* Subnormal floats appear in the optimizer state (Adam's m of a weight whose gradient
- * turned 0 decays by beta1 a step, through the subnormal range) and cost 10-100x per
- * operation on many Intel cores: flush them to zero, in this thread and in the BLIS
- * threads it starts later (they inherit the floating-point environment). A subnormal is
- * below 1.2e-38: flushing it changes no weight (far below their rounding) and, measured,
- * no bit of the MNIST runs (docs/performance.md). */
-static void flush_subnormals(void)
-{
-#if defined(__SSE__)
-    _mm_setcsr(_mm_getcsr() | 0x8040);      /* FTZ | DAZ */
-#endif
-}
-
 /* The model's backward announces finished gradients to the allreduce. */
 static void on_grad_ready(void *comm, size_t offset, size_t count)
 {
@@ -177,15 +162,7 @@ static int load_init(hc_trainer *t, hc_err *e)
 {
     if (t->comm.rank == 0) model_read_file(t->opt.init_path, &t->model, t->param, e);
     if (comm_agree(&t->comm, e)) return e->code;
-    /* one reader, then the same bits everywhere */
-    size_t left = t->model.n_params, off = 0;
-    while (left > 0) {
-        int chunk = left > (1u << 30) ? 1 << 30 : (int)left;
-        MPI_Bcast(t->param + off, chunk, HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MPI_FLOAT, 0,
-                  t->comm.comm);
-        off += (size_t)chunk;
-        left -= (size_t)chunk;
-    }
+    score_bcast_reals(t->param, t->model.n_params, 0, t->comm.comm);  /* the same bits everywhere */
     return 0;
 }
 
@@ -276,7 +253,7 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     memset(t, 0, sizeof *t);
     t->opt = *opt;
     t->ds = ds;
-    flush_subnormals();
+    hc_flush_subnormals();
     if (opt->batch < 1) return hc_fail(e, HC_ERR_USAGE, "--batch must be at least 1");
     if (ds->train.n < 1 || ds->test.n < 1)
         return hc_fail(e, HC_ERR_RUNTIME, "the data set has no training or no test samples");
@@ -295,7 +272,7 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
     MPI_Comm_size(comm, &size);
     t->record.nranks = size;
     int local_max = (opt->batch + size - 1) / size;
-    int max_batch = local_max > 256 ? local_max : 256;   /* also the evaluation chunk */
+    int max_batch = local_max > HC_SCORE_CHUNK ? local_max : HC_SCORE_CHUNK;  /* also the evaluation chunk */
     if (model_create(&t->model, opt->model_name, ds->channels, ds->height, ds->width,
                      ds->n_classes, max_batch, e))
         goto fail;
@@ -503,12 +480,7 @@ int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double 
     int begin, end;
     comm_shard(&t->comm, split->n, &begin, &end);
     double sums[2] = {0.0, 0.0};    /* loss, correct */
-    for (int i = begin; i < end; i += t->model.max_batch) {
-        int n = end - i < t->model.max_batch ? end - i : t->model.max_batch;
-        for (int j = 0; j < n; j++) t->index[j] = i + j;
-        dataset_gather(t->ds, split, t->index, n, t->x, t->y);
-        t->model.ops->eval_batch(&t->model, t->param, t->x, t->y, n, &sums[0], &sums[1]);
-    }
+    score_range(&t->model, t->param, t->ds, split, begin, end, t->x, t->y, t->index, sums);
     if (t->comm.size > 1) {
         MPI_Request rq;
         MPI_Iallreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, t->comm.comm, &rq);
