@@ -100,6 +100,8 @@ void dataset_train_channel_stats(const hc_dataset *ds, double mean[3], double st
 /* mode "unit" (pixel/255), "train-stats" (the training split's own mean and std) or
  * "authors" (the constants above; 3-channel data only). A usage error otherwise. */
 int dataset_set_normalization(hc_dataset *ds, const char *mode, hc_err *e);
+/* The same check of the word alone (NULL is fine), before any data is read. */
+int dataset_check_normalization(const char *mode, hc_err *e);
 
 /* Gathers samples index[0..n) of `split` into x (n * sample_size) and y (n). */
 void dataset_gather(const hc_dataset *ds, const hc_split *split, const int *index, int n,

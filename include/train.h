@@ -76,6 +76,9 @@ typedef struct {
 extern const char *const hc_phase_names[N_PHASES];
 
 void train_opts_defaults(hc_train_opts *o);
+/* Validate, then act: what can be checked before any file is read or written (the model
+ * and data set names, the --normalize word, the stack), one line for the first problem. */
+int train_opts_check(const hc_train_opts *o, hc_err *e);
 
 typedef struct {
     hc_train_opts opt;

@@ -253,22 +253,30 @@ void dataset_train_channel_stats(const hc_dataset *ds, double mean[3], double st
     for (int c = nc; c < 3; c++) mean[c] = mean[nc - 1], std[c] = std[nc - 1];
 }
 
+int dataset_check_normalization(const char *mode, hc_err *e)
+{
+    static const char *const words[] = {"train-stats", "authors", "unit"};
+    for (size_t i = 0; mode && i < sizeof words / sizeof *words; i++)
+        if (!strcmp(mode, words[i])) return 0;
+    if (!mode) return 0;
+    return hc_fail(e, HC_ERR_USAGE, "unknown --normalize '%s' (expected train-stats, "
+                   "authors or unit)", mode);
+}
+
 int dataset_set_normalization(hc_dataset *ds, const char *mode, hc_err *e)
 {
+    if (dataset_check_normalization(mode, e)) return e->code;
     if (!mode || !strcmp(mode, "unit")) {
         dataset_set_unit_scale(ds);
     } else if (!strcmp(mode, "train-stats")) {
         double mean[3], std[3];
         dataset_train_channel_stats(ds, mean, std);
         dataset_set_channel_norm(ds, mean, std, "train-stats");
-    } else if (!strcmp(mode, "authors")) {
+    } else {                            /* authors */
         if (ds->channels != 3)
             return hc_fail(e, HC_ERR_USAGE, "--normalize authors: the authors' constants are "
                            "CIFAR-10's, for 3 channels; %s has %d", ds->name, ds->channels);
         dataset_set_channel_norm(ds, hc_authors_mean, hc_authors_std, "authors");
-    } else {
-        return hc_fail(e, HC_ERR_USAGE, "unknown --normalize '%s' (expected train-stats, "
-                       "authors or unit)", mode);
     }
     return 0;
 }

@@ -73,6 +73,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
         if (rank == 0) cli_train_help(stdout);
         return 0;
     }
+    if (train_opts_check(&opt, e)) return e->code;   /* before any file is touched */
     int resume = resuming(&opt);
     if (resume && !runrec_read_file(opt.resume_path, "checkpoint", &prev, e))
         run_resume_options(&opt, &prev, opt.resume_path, cli_given, &given, e);

@@ -51,6 +51,17 @@ void train_opts_defaults(hc_train_opts *o)
     o->watchdog = HC_WATCHDOG_SECONDS;
 }
 
+int train_opts_check(const hc_train_opts *o, hc_err *e)
+{
+    hc_stack_spec spec = {0};
+    if (!model_find(o->model_name, e)) return e->code;
+    if (o->dataset_name && !data_format_of_name(o->dataset_name, e)) return e->code;
+    if (dataset_check_normalization(o->normalize, e)) return e->code;
+    if (stack_parse(o->stack_text, &spec, e)) return e->code;
+    stack_spec_free(&spec);
+    return 0;
+}
+
 const char *const hc_phase_names[N_PHASES] = {
     "gather", "model", "comm", "hypergrad", "hyper", "weights", "advance"};
 

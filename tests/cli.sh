@@ -38,6 +38,18 @@ check 2 "clip is part of SGD's step"         train $D --stack 'adam / adam(clip=
 check 2 "unknown key"                       train $D --stack 'adam(lr=1e-3)'
 check 2 "bad --stack"                       train $D --stack 'adam / sgd(alpha=1e-3'
 check 2 "bad --stack"                       train $D --stack 'adam / sgd(alpha=x)'
+# validate, then act: every option is checked before any file is read or written, so a
+# typo is reported even when the data folder is missing too, and no output file appears
+M="--data $dir/no-such-folder --checkpoint $dir/v.h5 --metrics $dir/vm.h5"
+check 2 "unknown optimizer 'adm'"           train $M --stack 'adm / sgd'
+check 2 "unknown --model 'resnet'"          train $M --model resnet
+check 2 "unknown data set 'mnits'"          train $M --dataset mnits
+check 2 "unknown --normalize 'bogus'"       train $M --normalize bogus
+check 2 "unknown optimizer 'adm'"           train $M --stack 'adm / sgd' --resume "$dir/no-such.h5"
+i=$((i + 1))
+if [ ! -e "$dir/v.h5" ] && [ ! -e "$dir/vm.h5" ] && [ ! -e "$dir/no-such-folder" ]; then
+    echo "ok $i - the refused runs created no checkpoint, metrics or folder"
+else echo "not ok $i - a refused run left a file behind"; fi
 check 2 "bad --stack"                       train $D --stack 'adam(clip=on)'
 check 2 "bad --stack"                       train $D --stack 'adam / sgd(clip=maybe)'
 check 2 "bad --stack"                       train $D --stack 'adam(beta1=1.5)'
