@@ -63,6 +63,13 @@ int comm_step_finish(hc_comm *c, hc_err *e);
 int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
                    const char *what, hc_err *e);
 
+/* The same, blocking, with Open MPI's tuned algorithms and no watchdog: for large
+ * buffers right after a watched collective has shown that every rank is there (a
+ * non-blocking allreduce of a large buffer goes through libnbc, which progresses only
+ * while polled and degrades badly on a busy node: docs/performance.md). */
+int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
+                            hc_err *e);
+
 /* The bare collective the step's communication is measured against: one MPI_SUM
  * allreduce of the whole gradient, blocking (the bench's probe). */
 int comm_allreduce_bare(hc_comm *c, hc_err *e);

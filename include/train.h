@@ -55,8 +55,10 @@ typedef struct {
                                    number of ranks up to V (repro.h); 0: off */
 } hc_train_opts;
 
-/* Gradients per allreduce bucket, chosen by measurement (docs/performance.md). */
-#define HC_BUCKET_ELEMS ((size_t)1 << 16)
+/* Gradients per allreduce bucket by default: all of them, in one tuned blocking allreduce
+ * after the backward. Measured on 2 ranks, buckets overlapped with the backward through
+ * non-blocking allreduces lost to it (docs/performance.md); --bucket N turns them on. */
+#define HC_BUCKET_ELEMS ((size_t)0)
 #define HC_WATCHDOG_SECONDS 45
 
 typedef enum {

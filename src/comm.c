@@ -212,13 +212,18 @@ int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op o
     return wait_all(c, 1, c->req, what, e);
 }
 
-int comm_allreduce_bare(hc_comm *c, hc_err *e)
+int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
+                            hc_err *e)
 {
-    if (c->size == 1) return 0;
-    if (MPI_Allreduce(MPI_IN_PLACE, c->grad, (int)c->n_reals, real_type(), MPI_SUM, c->comm) !=
-        MPI_SUCCESS)
+    if (c->size == 1 || count == 0) return 0;
+    if (MPI_Allreduce(MPI_IN_PLACE, buf, count, type, op, c->comm) != MPI_SUCCESS)
         return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed");
     return 0;
+}
+
+int comm_allreduce_bare(hc_comm *c, hc_err *e)
+{
+    return comm_allreduce_blocking(c, c->grad, (int)c->n_reals, real_type(), MPI_SUM, e);
 }
 
 void comm_shard(const hc_comm *c, int n, int *begin, int *end)

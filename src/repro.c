@@ -145,8 +145,9 @@ int repro_reduce(hc_repro *r, hc_comm *c, hc_real *grad, int stop_here, double *
         }
     }
     r->slot[r->n_virtual] = stop_here;
-    if (comm_allreduce(c, r->fixed, (int)r->n, MPI_INT64_T, MPI_SUM, "the step's allreduce", e) ||
-        comm_allreduce(c, r->slot, r->n_virtual + 1, MPI_DOUBLE, MPI_SUM, "the step's allreduce", e))
+    /* every rank is here (the exponents' watched allreduce): the large sum is blocking */
+    if (comm_allreduce_blocking(c, r->fixed, (int)r->n, MPI_INT64_T, MPI_SUM, e) ||
+        comm_allreduce_blocking(c, r->slot, r->n_virtual + 1, MPI_DOUBLE, MPI_SUM, e))
         return e->code;
     for (int s = 0; s < r->n_seg; s++) {
         size_t lo = r->seg[s], len = r->seg[s + 1] - lo;

@@ -289,7 +289,7 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
         goto fail;
     if (init_stack(t, &spec, e)) goto fail;
     stack_spec_free(&spec);
-    size_t bucket = opt->bucket_elems ? opt->bucket_elems : HC_BUCKET_ELEMS;
+    size_t bucket = opt->bucket_elems ? opt->bucket_elems : HC_BUCKET_ELEMS;   /* 0: one */
     if (comm_init(&t->comm, comm, t->model.n_params, bucket, opt->watchdog, e)) goto fail;
     if (opt->reproducible) {
         if (reproducible_init(t, e)) goto fail;
