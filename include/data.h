@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include "error.h"
 #include "hc_real.h"
+#include "data_format_list.h"
+#include "table.h"
 
 typedef struct {
     int n;                  /* samples */
@@ -42,12 +44,7 @@ typedef struct {
     int (*load)(hc_dataset *ds, const char *dir, hc_err *e);
 } hc_data_format;
 
-typedef enum {
-#define HC_DATA_FORMAT(kind, desc) kind,
-#include "data_format_list.h"
-#undef HC_DATA_FORMAT
-    DATA_FORMAT_COUNT
-} hc_data_format_kind;
+typedef enum { HC_TABLE_ENUM(HC_DATA_FORMAT_LIST) DATA_FORMAT_COUNT } hc_data_format_kind;
 
 const hc_data_format *data_format(hc_data_format_kind kind);
 /* The format that holds data set `name`; NULL for none (a usage error in e). */

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include "error.h"
 #include "hc_real.h"
+#include "model_list.h"
+#include "table.h"
 
 #define HC_MAX_TENSORS 8
 
@@ -91,12 +93,7 @@ typedef struct {
                   int max_batch, hc_err *e);
 } hc_model_desc;
 
-typedef enum {
-#define HC_MODEL(kind, desc) kind,
-#include "model_list.h"
-#undef HC_MODEL
-    MODEL_COUNT
-} hc_model_kind;
+typedef enum { HC_TABLE_ENUM(HC_MODEL_LIST) MODEL_COUNT } hc_model_kind;
 
 const hc_model_desc *model_desc(hc_model_kind kind);
 /* The model named `name`; NULL for none (a usage error in e, listing the names). */

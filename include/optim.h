@@ -13,16 +13,13 @@
 #include "entry.h"
 #include "error.h"
 #include "hc_real.h"
+#include "optim_list.h"
+#include "table.h"
 
 #define HC_MAX_HYPER 3      /* keys of one optimizer */
 #define HC_MAX_STATE 2      /* per-target state arrays of one optimizer */
 
-typedef enum {
-#define HC_OPTIMIZER(kind, desc) kind,
-#include "optim_list.h"
-#undef HC_OPTIMIZER
-    OPT_COUNT
-} hc_opt_kind;
+typedef enum { HC_TABLE_ENUM(HC_OPTIMIZER_LIST) OPT_COUNT } hc_opt_kind;
 
 /* The values an effective hyperparameter may take. Betas and gamma are open at both ends
  * because their raw form is atanh(2b - 1); mu = 1 would never forget the past. */

@@ -8,17 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#define HC_DATA_FORMAT(kind, desc) extern const hc_data_format desc;
-#include "data_format_list.h"
-#undef HC_DATA_FORMAT
-
-static const hc_data_format *const formats[] = {
-#define HC_DATA_FORMAT(kind, desc) [kind] = &desc,
-#include "data_format_list.h"
-#undef HC_DATA_FORMAT
-};
-_Static_assert(sizeof formats / sizeof *formats == DATA_FORMAT_COUNT,
-               "one descriptor per kind of data_format_list.h");
+HC_TABLE_DEFINE(hc_data_format, formats, HC_DATA_FORMAT_LIST, DATA_FORMAT_COUNT);
 
 const hc_data_format *data_format(hc_data_format_kind kind) { return formats[kind]; }
 

@@ -6,16 +6,7 @@
 #include <string.h>
 #include "rng.h"
 
-#define HC_MODEL(kind, desc) extern const hc_model_desc desc;
-#include "model_list.h"
-#undef HC_MODEL
-
-static const hc_model_desc *const models[] = {
-#define HC_MODEL(kind, desc) [kind] = &desc,
-#include "model_list.h"
-#undef HC_MODEL
-};
-_Static_assert(sizeof models / sizeof *models == MODEL_COUNT, "one descriptor per kind of model_list.h");
+HC_TABLE_DEFINE(hc_model_desc, models, HC_MODEL_LIST, MODEL_COUNT);
 
 const hc_model_desc *model_desc(hc_model_kind kind) { return models[kind]; }
 

@@ -11,17 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HC_OPTIMIZER(kind, desc) extern const hc_optim_desc desc;
-#include "optim_list.h"
-#undef HC_OPTIMIZER
-
-static const hc_optim_desc *const optimizers[] = {
-#define HC_OPTIMIZER(kind, desc) [kind] = &desc,
-#include "optim_list.h"
-#undef HC_OPTIMIZER
-};
-_Static_assert(sizeof optimizers / sizeof *optimizers == OPT_COUNT,
-               "one descriptor per kind of optim_list.h");
+HC_TABLE_DEFINE(hc_optim_desc, optimizers, HC_OPTIMIZER_LIST, OPT_COUNT);
 
 const hc_optim_desc *optim_desc(hc_opt_kind kind) { return optimizers[kind]; }
 
