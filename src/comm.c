@@ -7,11 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #define ROLL_CALL_TAG 7001
 #define ROLL_CALL_GRACE 5.0     /* seconds the ranks still running wait for each other */
 
 static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MPI_FLOAT; }
+
+static void alarm_init(const hc_comm *c);
 
 int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, double watchdog_s,
               hc_err *e)
@@ -49,6 +54,7 @@ int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, do
     MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, c->host, HC_HOST_NAME, MPI_CHAR, comm);
     for (int r = 0; r < c->size; r++) c->host[r][HC_HOST_NAME - 1] = '\0';
     MPI_Comm_dup(comm, &c->watch);
+    if (c->size > 1 && watchdog_s > 0) alarm_init(c);
     return 0;
 }
 
@@ -212,12 +218,49 @@ int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op o
     return wait_all(c, 1, c->req, what, e);
 }
 
+/* A blocking collective cannot be polled: should a rank stop inside it (after the watched
+ * collective before it saw everyone arrive), an alarm of twice the watchdog's limit ends
+ * this rank with a message prepared in advance, and the launcher ends the job. The
+ * handler can reach nothing but this text: the one piece of state it needs. */
+static char alarm_text[256];
+static size_t alarm_len;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    if (write(2, alarm_text, alarm_len) < 0) _exit(HC_ERR_STALLED);
+    _exit(HC_ERR_STALLED);
+}
+
+static void arm(const hc_comm *c, int on)
+{
+    if (c->watchdog_s <= 0) return;
+    struct itimerval it = {{0, 0}, {0, 0}};
+    if (on) it.it_value.tv_sec = (time_t)(2 * c->watchdog_s) + 1;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void alarm_init(const hc_comm *c)
+{
+    int n = snprintf(alarm_text, sizeof alarm_text, "hyperclip: error: rank %d on %s waited %.0f s "
+                     "inside the gradient allreduce (another rank stopped in it): ending the job\n",
+                     c->rank, c->host[c->rank], 2 * c->watchdog_s + 1);
+    alarm_len = n < 0 ? 0 : (size_t)n < sizeof alarm_text ? (size_t)n : sizeof alarm_text - 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+}
+
 int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
                             hc_err *e)
 {
     if (c->size == 1 || count == 0) return 0;
-    if (MPI_Allreduce(MPI_IN_PLACE, buf, count, type, op, c->comm) != MPI_SUCCESS)
-        return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed");
+    arm(c, 1);
+    int rc = MPI_Allreduce(MPI_IN_PLACE, buf, count, type, op, c->comm);
+    arm(c, 0);
+    if (rc != MPI_SUCCESS) return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed");
     return 0;
 }
 

@@ -14,7 +14,7 @@ positive="ranks threads batch local_batch steps samples_per_s ms_per_step gather
  gemm_bound_ms ratio_to_gemm_bound rss_mb_max rss_mb_mean cpu_share loss_first loss_last"
 # fields that must be numbers >= 0
 nonneg="comm hyper advance elementwise allocs_in_step allocs_in_allreduce bucket
- probe_step_comm_ms probe_bare_allreduce_ms"
+ probe_step_comm_ms probe_bare_allreduce_ms probe_reduce_scatter_allgather_ms"
 
 i=0
 for p in 1 2; do
@@ -90,7 +90,7 @@ bench_case "--independent on 2 ranks: marked, 128 of 256 per rank, no allreduce 
 # and the step's comm phase was timed
 bench_case "2 ranks, --bucket 4096: the probe times the step's reduction and a bare allreduce" \
     '[ "$(num bucket)" = 4096 ] && awk -v s="$(num probe_step_comm_ms)" -v b="$(num probe_bare_allreduce_ms)" \
-         -v c="$(num comm)" "BEGIN { exit !(s > 0 && b > 0 && c > 0) }"' \
+         -v c="$(num comm)" -v r="$(num probe_reduce_scatter_allgather_ms)" "BEGIN { exit !(s > 0 && b > 0 && c > 0 && r > 0) }"' \
     -np 2 "$BENCH" --bucket 4096 --steps 8 --warmup 1 --json
 
 # --scaling: the three configurations in one run; every rate positive, the ratios are

@@ -188,8 +188,10 @@ stall() {  # ranks, victim
     s_out=$out s_code=$code s_took=$took s_pid=$pid s_victim=$2 s_left=$left
     t "SIGSTOP of rank $2 of $1 (pid ${pid:-none found}), --watchdog 3: the job ends in ${took} ms (< 30 s) with exit 4 (got $code)" \
       '[ -n "$s_pid" ] && [ $s_took -lt 30000 ] && [ $s_code -eq 4 ]' "$out"
+    # (or, when the stop fell inside the gradient allreduce itself, ~0.1 ms a step, the
+    # alarm of a rank waiting in it: it cannot name the stopped one)
     t "SIGSTOP of rank $2 of $1: exactly one error line, naming rank $2 and its host ($host)" \
-      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qF "rank $s_victim on $host has not joined"' "$out"
+      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qE "rank $s_victim on $host has not joined|on $host waited [0-9]+ s inside the gradient allreduce"' "$out"
     t "SIGSTOP of rank $2 of $1: no rank left running, the stopped one included${left:+ (left: $left)}" '[ -z "$s_left" ]'
     [ -n "$left" ] && kill -9 $left 2>/dev/null
     "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" --max-steps 400 --resume "$ck" > "$dir/stall-resume.out" 2>&1; code=$?

@@ -358,7 +358,26 @@ static int timed_step(hc_trainer *t, const gemm_set *g, double *rec, span *since
  * The step's reduction path alone (the buckets announced in backward order, as the
  * backward does, then finish) against one bare MPI_SUM allreduce of the same gradient,
  * alternating; medians over the reps. */
-typedef struct { int n; double step[64], bare[64]; } comm_probe;
+typedef struct { int n; double step[64], bare[64], rsag[64]; } comm_probe;
+
+/* The communication a sharded update would need instead (issue 11): reduce-scatter of
+ * the gradient (each rank gets the sum of its 1/P), then an allgather of the updated
+ * weights (the same bytes). Padded to a multiple of P; the scratch is the bench's. */
+static double reduce_scatter_allgather(hc_comm *c)
+{
+    int P = c->size, part = (int)((c->n_reals + (size_t)P - 1) / (size_t)P);
+    static float *buf, *mine;
+    if (!buf) {
+        buf = calloc((size_t)part * P, sizeof *buf);
+        mine = calloc((size_t)part, sizeof *mine);
+        if (!buf || !mine) return 0;
+    }
+    MPI_Barrier(c->comm);
+    double t0 = now();
+    MPI_Reduce_scatter_block(buf, mine, part, MPI_FLOAT, MPI_SUM, c->comm);
+    MPI_Allgather(mine, part, MPI_FLOAT, buf, part, MPI_FLOAT, c->comm);
+    return now() - t0;
+}
 
 static void comm_probe_block(comm_probe *cp, hc_comm *c, hc_err *e)
 {
@@ -379,6 +398,7 @@ static void comm_probe_block(comm_probe *cp, hc_comm *c, hc_err *e)
     double t3 = now();
     cp->step[cp->n] = t1 - t0;
     cp->bare[cp->n] = t3 - t2;
+    cp->rsag[cp->n] = reduce_scatter_allgather(c);
     cp->n++;
 }
 
@@ -407,7 +427,7 @@ typedef struct {
     double rss_mb_max, rss_mb_mean, pss_mb_min, pss_mb_max, pss_mb_sum, loss_first, loss_last;
     double cpu_share;
     long allocs_step, allocs_allreduce;
-    double probe_step_s, probe_bare_s;
+    double probe_step_s, probe_bare_s, probe_rsag_s;
     long bucket;
     int reproducible;
 } result;
@@ -468,6 +488,10 @@ static void print_table(const result *r, const gemm_set *g)
         printf("  communication probe (%ld values per bucket): the step's reduction alone %.4f ms, "
                "a bare MPI_SUM allreduce of the same bytes %.4f ms: %.2fx\n", r->bucket,
                r->probe_step_s * ms, r->probe_bare_s * ms, r->probe_step_s / r->probe_bare_s);
+    if (r->ranks > 1 && !r->independent)
+        printf("  a sharded update would communicate instead: reduce-scatter + allgather of the "
+               "same bytes %.4f ms (%.2fx the bare allreduce)\n", r->probe_rsag_s * ms,
+               r->probe_rsag_s / r->probe_bare_s);
 }
 
 /* A string as a JSON literal (the stack text and the data path are user input). */
@@ -513,8 +537,9 @@ static void print_json(const result *r)
     printf(", \"allocs_in_step\": %ld, \"allocs_in_allreduce\": %ld", r->allocs_step,
            r->allocs_allreduce);
     printf(", \"reproducible\": %d", r->reproducible);
-    printf(", \"bucket\": %ld, \"probe_step_comm_ms\": %.5f, \"probe_bare_allreduce_ms\": %.5f",
-           r->bucket, r->probe_step_s * 1e3, r->probe_bare_s * 1e3);
+    printf(", \"bucket\": %ld, \"probe_step_comm_ms\": %.5f, \"probe_bare_allreduce_ms\": %.5f, "
+           "\"probe_reduce_scatter_allgather_ms\": %.5f", r->bucket, r->probe_step_s * 1e3,
+           r->probe_bare_s * 1e3, r->probe_rsag_s * 1e3);
     printf(", \"loss_first\": %.6g, \"loss_last\": %.6g}\n", r->loss_first, r->loss_last);
 }
 
@@ -766,8 +791,9 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
             comm_probe_block(&cp, &t.comm, e);
     }
     while (sa.done < N_BLOCKS) standalone_block(&sa, &g);
-    double probe[2] = {median(cp.step, cp.n), median(cp.bare, cp.n)}, probe_max[2];
-    MPI_Reduce(probe, probe_max, 2, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    double probe[3] = {median(cp.step, cp.n), median(cp.bare, cp.n), median(cp.rsag, cp.n)};
+    double probe_max[3];
+    MPI_Reduce(probe, probe_max, 3, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     double share = (cpu_now() - cpu0) / (now() - wall0), share_min;
 
     /* rank 0 gets every rank's records, the others reduce to figures */
@@ -860,6 +886,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         r.cpu_share = share_min;
         r.probe_step_s = probe_max[0];
         r.probe_bare_s = probe_max[1];
+        r.probe_rsag_s = probe_max[2];
         r.bucket = (long)t.comm.bucket_elems;
         r.reproducible = o->reproducible;
         if (o->json) print_json(&r);
