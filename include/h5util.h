@@ -42,6 +42,17 @@ hid_t h5_ordered_cpl(hid_t class_id, int attrs);
  * (h5py, hyperclip info) must not make the trainer's next write fail. */
 hid_t h5_fapl_nolock(void);
 
+/* Opens path read-only with file locking off (h5_fapl_nolock); -1 when it is not an
+ * HDF5 file or cannot be opened (call under h5_quiet for no HDF5 error stack). */
+hid_t h5_open_readonly(const char *path);
+
+/* Whether every component of path exists, asked one level at a time: HDF5 1.10 answers a
+ * path whose parent group is missing with an error, not "no". <0 on an error. */
+htri_t h5_path_exists(hid_t loc, const char *path);
+
+/* "(128, 784)": dims[0..rank) in parentheses, into buf (size bytes). */
+void h5_format_shape(char *buf, size_t size, int rank, const hsize_t *dims);
+
 /* A scalar attribute holding a variable-length UTF-8 string (h5py reads it as str). */
 int h5_put_string(hid_t loc, const char *name, const char *value);
 /* A scalar string attribute, fixed-length (files of hyperclip 1.x) or variable-length,

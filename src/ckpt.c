@@ -341,9 +341,7 @@ int ckpt_load(hc_trainer *t, const char *path, hc_err *e)
     ctx c = {path, e};
     if (file_check_input(path, "checkpoint", e)) return e->code;
     h5_quiet_state q = h5_quiet();
-    hid_t fapl = h5_fapl_nolock();
-    hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
-    H5Pclose(fapl);
+    hid_t f = h5_open_readonly(path);
     int rc;
     if (f < 0) {
         rc = fail(&c, "%s", "is not a readable HDF5 file (truncated or corrupt?)");

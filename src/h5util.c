@@ -156,3 +156,38 @@ int h5_describe(hid_t obj, const char *description, const char *unit)
     return h5_put_string(obj, "description", description) || h5_put_string(obj, "unit", unit)
                ? -1 : 0;
 }
+
+hid_t h5_open_readonly(const char *path)
+{
+    hid_t fapl = h5_fapl_nolock(), file = -1;
+    if (fapl < 0) return -1;
+    if (H5Fis_hdf5(path) > 0) file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    return file;
+}
+
+htri_t h5_path_exists(hid_t loc, const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return -1;
+    htri_t exists = 1;
+    for (char *s = p + 1; exists > 0; s++) {
+        char saved = *s;
+        if (saved != '/' && saved != '\0') continue;
+        *s = '\0';
+        exists = H5Lexists(loc, p, H5P_DEFAULT);
+        *s = saved;
+        if (saved == '\0') break;
+    }
+    free(p);
+    return exists;
+}
+
+void h5_format_shape(char *buf, size_t size, int rank, const hsize_t *dims)
+{
+    size_t n = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < rank && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%llu", i ? ", " : "",
+                              (unsigned long long)dims[i]);
+    if (n < size) snprintf(buf + n, size - n, ")");
+}

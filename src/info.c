@@ -87,11 +87,7 @@ static void shape_words(hid_t space, char *buf, size_t size)
         snprintf(buf, size, rank == 0 ? "scalar" : "(unknown shape)");
         return;
     }
-    size_t n = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < rank && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%llu", i ? ", " : "",
-                              (unsigned long long)dims[i]);
-    if (n < size) snprintf(buf + n, size - n, ")");
+    h5_format_shape(buf, size, rank, dims);
 }
 
 /* An attribute or a dataset: both are read whole the same way. */
@@ -661,17 +657,6 @@ static int describe(hid_t root, const char *path, FILE *out, hc_err *e)
     return HC_OK;
 }
 
-/* Read-only and without HDF5's file locks: looking at a metrics file must never
- * make the running trainer's next flush fail. */
-static hid_t open_readonly(const char *path)
-{
-    hid_t fapl = h5_fapl_nolock(), file = -1;
-    if (fapl < 0) return -1;
-    file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
-    return file;
-}
-
 /* Copies text to out with every control character but the newline shown as '?': a
  * file's strings and names never reach the terminal as escape sequences (C1 controls,
  * U+0080..U+009F, included). */
@@ -703,7 +688,7 @@ int info_run(const char *path, FILE *out, hc_err *e)
     hid_t file = -1, root = -1;
     if (H5Fis_hdf5(path) <= 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "info %s is not an HDF5 file", path);
-    else if ((file = open_readonly(path)) < 0)
+    else if ((file = h5_open_readonly(path)) < 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot open the HDF5 file", path);
     else if ((root = H5Gopen2(file, "/", H5P_DEFAULT)) < 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot open its root group", path);

@@ -419,31 +419,12 @@ int metrics_epoch(hc_metrics *m, const double epoch_row[HC_EPOCH_COLS], hc_err *
 
 /* ---- reopening ---- */
 
-/* Whether every component of `col` exists, so H5Lexists is never asked about a
- * path whose parent group is missing (an error rather than "no" in HDF5 1.10). */
-static htri_t path_exists(hid_t file, const char *col)
-{
-    char *p = strdup(col);
-    if (!p) return -1;
-    htri_t exists = 1;
-    for (char *s = p + 1; exists > 0; s++) {
-        char saved = *s;
-        if (saved != '/' && saved != '\0') continue;
-        *s = '\0';
-        exists = H5Lexists(file, p, H5P_DEFAULT);
-        *s = saved;
-        if (saved == '\0') break;
-    }
-    free(p);
-    return exists;
-}
-
 /* Checks that col is a 1-D float column with at least `rows` rows and no filter in its
  * pipeline (hyperclip writes none; a filtered column could not be appended to, and only
  * the first flush, after training, would find out). */
 static int check_column(hid_t file, const char *col, long rows, const char *path, hc_err *e)
 {
-    htri_t exists = path_exists(file, col);
+    htri_t exists = h5_path_exists(file, col);
     if (exists < 0) return fail_h5(e, path, "cannot look up %s", col);
     if (!exists) return hc_fail(e, HC_ERR_RUNTIME, "metrics %s has no column %s", path, col);
 

@@ -30,16 +30,6 @@ static void tensor_path(char buf[PATH_BUF], const hc_tensor *t)
     snprintf(buf, PATH_BUF, "/model/%.16s/%.8s", t->layer, t->param);
 }
 
-/* "(128, 784)" */
-static void format_shape(char *buf, size_t size, int rank, const hsize_t *dims)
-{
-    size_t n = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < rank && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%llu", i ? ", " : "",
-                              (unsigned long long)dims[i]);
-    if (n < size) snprintf(buf + n, size - n, ")");
-}
-
 static void tensor_dims(const hc_tensor *t, hsize_t dims[4])
 {
     for (int i = 0; i < t->rank; i++) dims[i] = (hsize_t)t->dims[i];
@@ -138,23 +128,6 @@ int model_write(hid_t file, const hc_model *m, const hc_real *param, hc_err *e)
 
 /* ---- reading ---- */
 
-/* Whether /model/<layer>/<param> exists, asking about each level in turn: HDF5
- * 1.10 reports an error, not "no", when a parent group is missing. */
-static htri_t tensor_exists(hid_t file, const hc_tensor *t)
-{
-    char path[PATH_BUF];
-    htri_t exists = H5Lexists(file, "/model", H5P_DEFAULT);
-    if (exists > 0) {
-        snprintf(path, sizeof path, "/model/%.16s", t->layer);
-        exists = H5Lexists(file, path, H5P_DEFAULT);
-    }
-    if (exists > 0) {
-        tensor_path(path, t);
-        exists = H5Lexists(file, path, H5P_DEFAULT);
-    }
-    return exists;
-}
-
 static const char *class_words(H5T_class_t c)
 {
     switch (c) {
@@ -180,8 +153,8 @@ static int check_dataset(hid_t ds, const hc_model *m, const hc_tensor *t, const 
         rc = h5_fail(e, what, "cannot read the shape of %s", path);
     } else if (rank != t->rank || memcmp(dims, want, (size_t)rank * sizeof *dims) != 0) {
         char have_s[160], want_s[160];
-        format_shape(have_s, sizeof have_s, rank, dims);
-        format_shape(want_s, sizeof want_s, t->rank, want);
+        h5_format_shape(have_s, sizeof have_s, rank, dims);
+        h5_format_shape(want_s, sizeof want_s, t->rank, want);
         rc = hc_fail(e, HC_ERR_RUNTIME, "%s: %s has shape %s, the %s model needs %s", what, path,
                      have_s, m->name, want_s);
     } else if (H5Tget_class(type) != H5T_FLOAT) {
@@ -206,7 +179,7 @@ static int read_tensor(hid_t file, const hc_model *m, const hc_tensor *t, hc_rea
 {
     char path[PATH_BUF];
     tensor_path(path, t);
-    htri_t exists = tensor_exists(file, t);
+    htri_t exists = h5_path_exists(file, path);
     if (exists < 0) return h5_fail(e, what, "cannot look up %s", path);
     if (!exists) return hc_fail(e, HC_ERR_RUNTIME, "%s has no %s", what, path);
 
@@ -248,12 +221,8 @@ static int open_file(const char *path, const char *kind, const char *what, hid_t
     /* stat first: a FIFO or a device would block HDF5, a directory confuse it */
     if (file_check_input(path, kind, e)) return e->code;
     if (H5Fis_hdf5(path) <= 0) return hc_fail(e, HC_ERR_RUNTIME, "%s is not an HDF5 file", what);
-    hid_t fapl = h5_fapl_nolock();
-    if (fapl < 0) return h5_fail(e, what, "cannot set up file access");
-    *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    int rc = *file < 0 ? h5_fail(e, what, "cannot open") : HC_OK;
-    H5Pclose(fapl);
-    return rc;
+    *file = h5_open_readonly(path);
+    return *file < 0 ? h5_fail(e, what, "cannot open") : HC_OK;
 }
 
 int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err *e)
@@ -284,7 +253,7 @@ static const char *model_kind_by_layers(hid_t file)
             continue;
         }
         snprintf(link, sizeof link, "/model/%s", d->marker_layer);
-        if (H5Lexists(file, link, H5P_DEFAULT) > 0) return d->name;
+        if (h5_path_exists(file, link) > 0) return d->name;
     }
     return fallback;
 }

@@ -263,15 +263,14 @@ int runrec_read_file(const char *path, const char *what, hc_run_record *r, hc_er
     runrec_clear(r);
     if (file_check_input(path, what, e)) return e->code;
     h5_quiet_state q = h5_quiet();
-    hid_t fapl = h5_fapl_nolock(), f = -1;
+    hid_t f = -1;
     int rc = 0;
-    if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0)
+    if ((f = h5_open_readonly(path)) < 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "%s %.400s: is not a readable HDF5 file (truncated or "
                      "corrupt?)", what, path);
     else
         runrec_read(f, r);
     h5_close(f);
-    h5_close(fapl);
     h5_restore(q);
     return rc;
 }
