@@ -33,38 +33,6 @@
 #include "gemm.h"
 #include "model.h"
 
-#define F 16                    /* filters of both convolutions */
-#define HIDDEN 128
-#ifndef CNN_COLS_BYTES
-#define CNN_COLS_BYTES (512 * 1024)   /* target size of one block's patch matrix */
-#endif
-
-/* One convolution's geometry (input Cin x H x W, output 16 x Ho x Wo). */
-typedef struct {
-    int Cin, H, W, Ho, Wo;
-    int K;                      /* patch length Cin * 9 */
-    int Q;                      /* wide positions per sample: Ho * W - 2 */
-    size_t in_size, out_size;   /* Cin*H*W, 16*Ho*Wo */
-} conv_geom;
-
-typedef struct {
-    conv_geom c1, c2;
-    int D;                      /* fc1 input: 16 * Ho2 * Wo2 */
-    int classes;
-    int chunk;                  /* samples per im2col block */
-    hc_real *a1;                /* n x 16 x H1 x W1: relu(conv1) */
-    hc_real *a2;                /* n x D: relu(conv2), flattened (channel, y, x) */
-    hc_real *h;                 /* n x HIDDEN: tanh(fc1) */
-    hc_real *d_h;               /* n x HIDDEN: dL/d(fc1 pre-activation) */
-    hc_real *d_a2;              /* n x D: dL/d a2 */
-    hc_real *d_a1;              /* chunk x 16 x H1 x W1: dL/d a1 of one block */
-    hc_real *cols;              /* chunk * max((K+1) Q): patches (+ ones), or their gradient */
-    hc_real *cbuf;              /* 16 x chunk*Q1: GEMM output / dz, (co, s, q) order */
-    hc_real *g1, *g2;           /* 16 x (K+1): [dW | db] of conv1, conv2 over the blocks */
-} cnn;
-
-enum { CW1, CB1, CW2, CB2, FW1, FB1, FW2, FB2 };
-
 /* ---- optional profiling (tools/bench_cnn.c includes this file with HC_CNN_PROFILE) ---- */
 
 enum { K_CONV, K_DENSE };       /* the two kinds of GEMM the bench reports apart */
@@ -115,6 +83,42 @@ static void prof_gemm(int kind, dim_t m, dim_t n, dim_t k, hc_real alpha, const 
 #else
 #define GEMM(kind, ...) gemm(__VA_ARGS__)
 #endif
+
+/* the dense layers are the MLP's; their products count as K_DENSE in the profile */
+#define DENSE_GEMM(...) GEMM(K_DENSE, __VA_ARGS__)
+#include "model_dense.h"
+
+
+#define F 16                    /* filters of both convolutions */
+#define HIDDEN 128
+#ifndef CNN_COLS_BYTES
+#define CNN_COLS_BYTES (512 * 1024)   /* target size of one block's patch matrix */
+#endif
+
+/* One convolution's geometry (input Cin x H x W, output 16 x Ho x Wo). */
+typedef struct {
+    int Cin, H, W, Ho, Wo;
+    int K;                      /* patch length Cin * 9 */
+    int Q;                      /* wide positions per sample: Ho * W - 2 */
+    size_t in_size, out_size;   /* Cin*H*W, 16*Ho*Wo */
+} conv_geom;
+
+typedef struct {
+    conv_geom c1, c2;
+    int D;                      /* fc1 input: 16 * Ho2 * Wo2 */
+    int classes;
+    int chunk;                  /* samples per im2col block */
+    hc_real *a1;                /* n x 16 x H1 x W1: relu(conv1) */
+    hc_real *a2;                /* n x D: relu(conv2), flattened (channel, y, x) */
+    hc_dense2 dense;            /* fc1, fc2 on a2: the MLP's layers (h1 = tanh(fc1)) */
+    hc_real *d_a2;              /* n x D: dL/d a2 */
+    hc_real *d_a1;              /* chunk x 16 x H1 x W1: dL/d a1 of one block */
+    hc_real *cols;              /* chunk * max((K+1) Q): patches (+ ones), or their gradient */
+    hc_real *cbuf;              /* 16 x chunk*Q1: GEMM output / dz, (co, s, q) order */
+    hc_real *g1, *g2;           /* 16 x (K+1): [dW | db] of conv1, conv2 over the blocks */
+} cnn;
+
+enum { CW1, CB1, CW2, CB2, FW1, FB1, FW2, FB2 };
 
 /* ---- element-wise passes on 16-byte vectors ---- */
 
@@ -275,17 +279,7 @@ static void cnn_forward(hc_model *m, const hc_real *param, const hc_real *x, int
         conv_forward(p, &p->c2, a1, ns, param + T[CW2].offset, param + T[CB2].offset,
                      p->a2 + (size_t)s0 * p->D);
     }
-    const int D = p->D, C = p->classes;
-    const hc_real *w3 = param + T[FW1].offset, *b3 = param + T[FB1].offset;
-    const hc_real *w4 = param + T[FW2].offset, *b4 = param + T[FB2].offset;
-    GEMM(K_DENSE, n, HIDDEN, D, 1, p->a2, D, 1, w3, 1, D, 0, p->h, HIDDEN, 1);   /* a2 W3^T */
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < HIDDEN; j++)
-            p->h[i * HIDDEN + j] = hc_tanh(p->h[i * HIDDEN + j] + b3[j]);
-    hc_real *out = m->out;
-    GEMM(K_DENSE, n, C, HIDDEN, 1, p->h, HIDDEN, 1, w4, 1, HIDDEN, 0, out, C, 1);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < C; j++) out[i * C + j] = hc_tanh(out[i * C + j] + b4[j]);
+    dense2_forward(&p->dense, m, param, p->a2, n);
 }
 
 /* ---- backward ---- */
@@ -295,42 +289,15 @@ static void cnn_backward(hc_model *m, const hc_real *param, const hc_real *x, in
                          hc_real *grad)
 {
     cnn *p = m->impl;
-    const int C = p->classes, D = p->D;
+    const int D = p->D;
     const hc_tensor *T = m->tensors;
-    const hc_real *d_out = m->d_out;
-    const hc_real *w2 = param + T[CW2].offset;
-    const hc_real *w3 = param + T[FW1].offset, *w4 = param + T[FW2].offset;
+    const hc_real *w2 = param + T[CW2].offset, *w3 = param + T[FW1].offset;
     hc_real *g_cw1 = grad + T[CW1].offset, *g_cb1 = grad + T[CB1].offset;
     hc_real *g_cw2 = grad + T[CW2].offset, *g_cb2 = grad + T[CB2].offset;
-    hc_real *g_w3 = grad + T[FW1].offset, *g_b3 = grad + T[FB1].offset;
-    hc_real *g_w4 = grad + T[FW2].offset, *g_b4 = grad + T[FB2].offset;
 
-    /* the dense layers, as in the MLP */
-    GEMM(K_DENSE, C, HIDDEN, n, 1, d_out, 1, C, p->h, HIDDEN, 1, 0, g_w4, HIDDEN, 1);
-    model_tensor_ready(m, FW2);
-    GEMM(K_DENSE, n, HIDDEN, C, 1, d_out, C, 1, w4, HIDDEN, 1, 0, p->d_h, HIDDEN, 1);
-    for (int j = 0; j < C; j++) g_b4[j] = 0;
-    for (int j = 0; j < HIDDEN; j++) g_b3[j] = 0;
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < C; j++) g_b4[j] += d_out[i * C + j];
-        for (int j = 0; j < HIDDEN; j++) {
-            hc_real h = p->h[i * HIDDEN + j];
-            hc_real d = p->d_h[i * HIDDEN + j] * (1 - h * h);
-            p->d_h[i * HIDDEN + j] = d;
-            g_b3[j] += d;
-        }
-    }
-    model_tensor_ready(m, FB2);
-    model_tensor_ready(m, FB1);
-    /* dz3^T a2 in slices of rows from the last, each one's allreduce starting at once */
-    const int rows = model_slice_rows(m, HIDDEN, D);
-    for (int r1 = HIDDEN, r0; r1 > 0; r1 = r0) {
-        r0 = r1 - rows > 0 ? r1 - rows : 0;
-        GEMM(K_DENSE, r1 - r0, D, n, 1, p->d_h + r0, 1, HIDDEN, p->a2, D, 1, 0,
-             g_w3 + (size_t)r0 * D, D, 1);
-        model_slice_ready(m, T[FW1].offset + (size_t)r0 * D, (size_t)(r1 - r0) * D);
-    }
-    GEMM(K_DENSE, n, D, HIDDEN, 1, p->d_h, HIDDEN, 1, w3, D, 1, 0, p->d_a2, D, 1); /* dz3 W3 */
+    /* the dense layers, the MLP's, then the gradient of their input */
+    dense2_backward(&p->dense, m, param, p->a2, n, grad);
+    GEMM(K_DENSE, n, D, HIDDEN, 1, p->dense.d_h1, HIDDEN, 1, w3, D, 1, 0, p->d_a2, D, 1); /* dz3 W3 */
 
     /* the convolutions, block by block */
     const conv_geom *c1 = &p->c1, *c2 = &p->c2;
@@ -364,7 +331,7 @@ static void cnn_destroy(hc_model *m)
 {
     cnn *p = m->impl;
     if (!p) return;
-    free(p->a1); free(p->a2); free(p->h); free(m->out); free(m->d_out); free(p->d_h);
+    free(p->a1); free(p->a2); free(p->dense.h1); free(m->out); free(m->d_out); free(p->dense.d_h1);
     free(p->d_a2); free(p->d_a1); free(p->cols); free(p->cbuf); free(p->g1); free(p->g2);
     free(p);
     m->impl = NULL;
@@ -422,8 +389,10 @@ int model_cnn_create(hc_model *m, int channels, int height, int width, int n_cla
     p->a1 = malloc(nb * p->c1.out_size * sizeof *p->a1);
     p->a2 = malloc(nb * p->D * sizeof *p->a2);
     p->d_a2 = malloc(nb * p->D * sizeof *p->d_a2);
-    p->h = malloc(nb * HIDDEN * sizeof *p->h);
-    p->d_h = malloc(nb * HIDDEN * sizeof *p->d_h);
+    p->dense = (hc_dense2){.in = p->D, .hidden = HIDDEN, .classes = n_classes, .w1 = FW1,
+                           .b1 = FB1, .w2 = FW2, .b2 = FB2, .libm_tanh = 1};
+    p->dense.h1 = malloc(nb * HIDDEN * sizeof *p->dense.h1);
+    p->dense.d_h1 = malloc(nb * HIDDEN * sizeof *p->dense.d_h1);
     m->out = malloc(nb * n_classes * sizeof *m->out);
     m->d_out = malloc(nb * n_classes * sizeof *m->d_out);
     p->d_a1 = malloc(chunk * p->c2.in_size * sizeof *p->d_a1);
@@ -431,7 +400,7 @@ int model_cnn_create(hc_model *m, int channels, int height, int width, int n_cla
     p->cbuf = malloc(chunk * F * (size_t)p->c1.Q * sizeof *p->cbuf);   /* Q1 > Q2 */
     p->g1 = malloc((size_t)F * (p->c1.K + 1) * sizeof *p->g1);
     p->g2 = malloc((size_t)F * (p->c2.K + 1) * sizeof *p->g2);
-    if (!p->a1 || !p->a2 || !p->d_a2 || !p->h || !p->d_h || !m->out || !m->d_out || !p->d_a1 ||
+    if (!p->a1 || !p->a2 || !p->d_a2 || !p->dense.h1 || !p->dense.d_h1 || !m->out || !m->d_out || !p->d_a1 ||
         !p->cols || !p->cbuf || !p->g1 || !p->g2) {
         model_destroy(m);
         return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the cnn workspace (batch %d of "
