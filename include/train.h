@@ -127,8 +127,6 @@ int trainer_gradients(hc_trainer *t, hc_err *e);
 /* The level-1 hypergradients and mean loss of the last trainer_gradients. */
 const double *trainer_hypergrads(const hc_trainer *t);
 double trainer_batch_loss(const hc_trainer *t);
-/* Recomputes the epoch's order and the batch size from (epoch, pos), after a restore. */
-void trainer_sync_position(hc_trainer *t);
 /* Records the step (metrics row) and moves to the next batch. */
 int trainer_advance(hc_trainer *t, hc_err *e);
 /* gradients + stack_step + advance. */

@@ -354,6 +354,5 @@ int ckpt_load(hc_trainer *t, const char *path, hc_err *e)
         H5Fclose(f);
     }
     h5_restore(q);
-    if (!rc) trainer_sync_position(t);
     return rc;
 }

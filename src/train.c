@@ -195,7 +195,8 @@ static void set_batch_size(hc_trainer *t)
     t->batch_n = n - begin < t->opt.batch ? n - begin : t->opt.batch;
 }
 
-void trainer_sync_position(hc_trainer *t)
+/* Recomputes the epoch's order and the batch size from (epoch, pos), after a restore. */
+static void trainer_sync_position(hc_trainer *t)
 {
     set_epoch_order(t);
     set_batch_size(t);
@@ -224,6 +225,7 @@ static int resume(hc_trainer *t, hc_err *e)
     if (!path || (t->opt.resume_if_exists && access(path, F_OK) != 0)) return 0;
     ckpt_load(t, path, e);
     if (comm_agree(&t->comm, e)) return e->code;
+    trainer_sync_position(t);       /* the trainer restores its own position's order */
     t->resumed = 1;
     return 0;
 }
