@@ -199,7 +199,13 @@ int comm_step_finish(hc_comm *c, hc_err *e)
     if (c->size == 1) return 0;
     if (c->n_buckets == 1) {
         /* No overlap: the slots' small allreduce shows every rank has arrived (under the
-         * watchdog), then the gradient takes Open MPI's tuned blocking allreduce. */
+         * watchdog), then the gradient takes Open MPI's tuned blocking allreduce. Without
+         * a watchdog both are blocking (the watched one costs a libnbc round trip). */
+        if (c->watchdog_s <= 0) {
+            if (comm_allreduce_blocking(c, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, e))
+                return e->code;
+            return comm_allreduce_bare(c, e);
+        }
         MPI_Iallreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm, &c->req[0]);
         if (wait_all(c, 1, c->req, "the step's allreduce", e)) return e->code;
         return comm_allreduce_bare(c, e);

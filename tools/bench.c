@@ -99,12 +99,12 @@ typedef struct {
     const char *data, *stack;
     int batch, steps, warmup, threads, json, independent, scaling, private_data;
     long bucket;
-    int reproducible;
+    int reproducible, watchdog;
 } bench_opts;
 
 static const char usage_text[] =
     "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
-    "[--steps N] [--warmup W] [--threads T] [--bucket N] [--reproducible V] "
+    "[--steps N] [--warmup W] [--threads T] [--bucket N] [--reproducible V] [--watchdog S] "
     "[--independent | --scaling] [--private-data] [--json]\n"
     "  defaults: generated MNIST-shaped data, the trainer's default stack, "
     "--batch 256 --steps 200 --warmup 20 --threads 1, the trainer's bucket size\n";
@@ -114,7 +114,7 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
 {
     hc_train_opts d;
     train_opts_defaults(&d);
-    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0, 0, 0, 0};
+    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0, 0, 0, 0, d.watchdog};
     FILE *err = rank == 0 ? stderr : NULL;   /* one message per run, from rank 0 */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -134,6 +134,8 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
         else if (!strcmp(a, "--steps")) rc = arg_int(err, "bench", a, v, 1, 10000000, &o->steps);
         else if (!strcmp(a, "--warmup")) rc = arg_int(err, "bench", a, v, 0, 10000000, &o->warmup);
         else if (!strcmp(a, "--threads")) rc = arg_int(err, "bench", a, v, 1, 1024, &o->threads);
+        else if (!strcmp(a, "--watchdog"))
+            rc = arg_int(err, "bench", a, v, 0, 7 * 24 * 3600, &o->watchdog);
         else if (!strcmp(a, "--reproducible"))
             rc = arg_int(err, "bench", a, v, 1, 4096, &o->reproducible);
         else if (!strcmp(a, "--bucket")) {
@@ -429,7 +431,7 @@ typedef struct {
     long allocs_step, allocs_allreduce;
     double probe_step_s, probe_bare_s, probe_rsag_s;
     long bucket;
-    int reproducible;
+    int reproducible, watchdog;
 } result;
 
 static const char *const phase_key[N_PHASES] = {
@@ -536,7 +538,7 @@ static void print_json(const result *r)
            r->pss_mb_min, r->pss_mb_max, r->pss_mb_sum);
     printf(", \"allocs_in_step\": %ld, \"allocs_in_allreduce\": %ld", r->allocs_step,
            r->allocs_allreduce);
-    printf(", \"reproducible\": %d", r->reproducible);
+    printf(", \"reproducible\": %d, \"watchdog\": %d", r->reproducible, r->watchdog);
     printf(", \"bucket\": %ld, \"probe_step_comm_ms\": %.5f, \"probe_bare_allreduce_ms\": %.5f, "
            "\"probe_reduce_scatter_allgather_ms\": %.5f", r->bucket, r->probe_step_s * 1e3,
            r->probe_bare_s * 1e3, r->probe_rsag_s * 1e3);
@@ -557,6 +559,7 @@ static void trainer_opts_for(const bench_opts *o, hc_train_opts *opt)
     opt->epochs = 1 << 20;
     opt->bucket_elems = (size_t)o->bucket;
     opt->reproducible = o->reproducible;
+    opt->watchdog = o->watchdog;
 }
 
 /* Samples of a global batch that rank `rank` of `size` gets (the trainer's split). */
@@ -889,6 +892,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         r.probe_rsag_s = probe_max[2];
         r.bucket = (long)t.comm.bucket_elems;
         r.reproducible = o->reproducible;
+        r.watchdog = o->watchdog;
         if (o->json) print_json(&r);
         else print_table(&r, &g);
         fflush(stdout);
