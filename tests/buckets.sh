@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The step's communication (issue 11): gradients travel as MPI_SUM allreduces of the
 # build's real type, in buckets posted during the backward (--bucket N values each), or in
 # one tuned blocking allreduce when one bucket holds them all. How the gradient is cut
@@ -7,15 +7,9 @@
 # rank to 1e-5 (summation order); and the level-1 hypergradients, derived from the summed
 # gradient, follow the same rules. A bad --bucket is a usage error.
 set -u
-: "${MPIRUN:=mpirun}" "${H5DIFF:=h5diff}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}"
+. "$(dirname "$0")/tap_lib.sh"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-i=0
-t() {  # description, shell condition, [file to show on failure]
-    i=$((i + 1))
-    if eval "$2"; then echo "ok $i - $1"
-    else echo "not ok $i - $1"; [ -n "${3:-}" ] && sed 's/^/# /' "$3" | tail -n 12; fi
-}
 "$TESTBIN/gen_data" "$dir/mnist" --train 300 --test 100 --rows 12 --cols 12 >/dev/null
 "$TESTBIN/gen_cifar" "$dir/cifar" --train 150 --test 40 --seed 3 >/dev/null
 

@@ -5,16 +5,9 @@
 # checkpointed on P ranks and resumed on Q continues bit for bit; more ranks than V is
 # one clear usage error. (tests/multinode.sh checks the same across emulated nodes.)
 set -u
-: "${MPIRUN:=mpirun}" "${H5DIFF:=h5diff}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}"
-export OMPI_MCA_rmaps_base_oversubscribe="${OMPI_MCA_rmaps_base_oversubscribe:-1}"
+. "$(dirname "$0")/tap_lib.sh"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-i=0
-t() {  # description, shell condition, [file to show on failure]
-    i=$((i + 1))
-    if eval "$2"; then echo "ok $i - $1"
-    else echo "not ok $i - $1"; [ -n "${3:-}" ] && sed 's/^/# /' "$3" | tail -n 12; fi
-}
 "$TESTBIN/gen_data" "$dir/mnist" --train 300 --test 100 --rows 12 --cols 12 >/dev/null
 "$TESTBIN/gen_cifar" "$dir/cifar" --train 150 --test 40 --seed 3 >/dev/null
 STACK='adam / sgd(alpha=1e-3, clip=on)'
@@ -35,13 +28,18 @@ same() {  # a, b: every step, the epochs' losses and errors, the weights and the
     "$H5DIFF" "$dir/$1-ck.h5" "$dir/$2-ck.h5" /state /state >/dev/null 2>&1
 }
 
+# every rank count against one rank: name, data, model, steps
+ranks_agree() {
+    local p
+    for p in 1 2 3 4; do
+        t "$1 --reproducible 12 on $p rank(s): $4 steps over an epoch boundary" "run $1$p $p $2 $3 $4" "$dir/$1$p.out"
+    done
+    for p in 2 3 4; do
+        t "$1: $p ranks bitwise equal to 1 rank (metrics, test losses, weights, state)" "same ${1}1 $1$p"
+    done
+}
 # MLP: 300 samples in batches of 32 make epochs of 10 steps (the last one of 12)
-for p in 1 2 3 4; do
-    t "MLP --reproducible 12 on $p rank(s): 25 steps over two epoch boundaries" 'run mlp$p $p mnist mlp 25' "$dir/mlp$p.out"
-done
-for p in 2 3 4; do
-    t "MLP: $p ranks bitwise equal to 1 rank (metrics, test losses, weights, state)" 'same mlp1 mlp$p'
-done
+ranks_agree mlp mnist mlp 25
 # without --reproducible the ranks differ in the last bits: the test above could fail
 "$MPIRUN" -np 3 "$HYPERCLIP" train --data "$dir/mnist" --stack "$STACK" --batch 32 --epochs 20 \
     --max-steps 25 --seed 5 --quiet --metrics "$dir/plain3.h5" > "$dir/plain3.out" 2>&1
@@ -51,12 +49,7 @@ t "control: without --reproducible, 3 ranks and 1 rank differ in some bit (summa
   '! "$H5DIFF" "$dir/plain1.h5" "$dir/plain3.h5" /steps /steps >/dev/null 2>&1'
 
 # CNN: 150 samples in batches of 32: epochs of 5 steps
-for p in 1 2 3 4; do
-    t "CNN --reproducible 12 on $p rank(s): 7 steps over an epoch boundary" 'run cnn$p $p cifar cnn 7' "$dir/cnn$p.out"
-done
-for p in 2 3 4; do
-    t "CNN: $p ranks bitwise equal to 1 rank" 'same cnn1 cnn$p'
-done
+ranks_agree cnn cifar cnn 7
 
 # P -> Q: 12 steps on 4 ranks, then resumed on 3 to step 19, then on 2 to step 25, each
 # time with --resume alone (the run record brings back --reproducible 12 and the rest)
