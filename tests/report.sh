@@ -168,6 +168,14 @@ sz=$(png_size "$dir/run.png")
 # Adam's level 1 has three hyperparameters: 110 + (1 + 3) x 200 pixels high.
 t "report: run figure (Adam: 3 hyperparameters) is a 1200x910 PNG ($sz)" '[ "$sz" = 1200x910 ]'
 
+# A primary alone has no level 2: its figure has no hypergradient or threshold panels.
+"$REPORT" --run "$out/adam_t1.metrics.h5" --png "$dir/base.png" >"$dir/base.out" 2>&1; code=$?
+sz=$(png_size "$dir/base.png")
+t "report --run of Adam alone: exit 0, values only, no hypergradient or threshold panels ($sz)" \
+  '[ $code -eq 0 ] && grep -q "columns: value only (no level 2" "$dir/base.out" && [ "$sz" = 1200x910 ]'
+t "report --run of the clip-off and clip-on runs: value, hypergradient and threshold panels, 3 rows of hyperparameters" \
+  'grep -q "2 run(s); rows: loss and test error, alpha, beta1, beta2; columns: value, hypergradient, threshold" "$dir/report.out"'
+
 # ---- one-line errors --------------------------------------------------------------------
 one_line_error() {  # expected exit, then the command: stderr one line, nothing on stdout
     want=$1; shift
