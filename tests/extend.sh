@@ -36,9 +36,12 @@ while read -r mode path; do
     fi
 done < "$dir/blocks"
 t "Makefile.am lists the 3 new files" 'grep -q "^core_sources = .*src/optim_rmsprop_slow.c" "$tree/Makefile.am" && grep -q "^core_sources = .*src/model_mlp256.c" "$tree/Makefile.am" && grep -q "^core_sources = .*src/data_kmnist.c" "$tree/Makefile.am"'
-(cd "$tree" && autoreconf -fi && ./configure -q && nice make -j2 hyperclip) > "$dir/build.out" 2>&1
+# a make of its own: not the jobserver of a `make check` around this test
+(cd "$tree" && unset MAKEFLAGS MFLAGS MAKELEVEL && autoreconf -fi && ./configure -q &&
+ nice make -j2 hyperclip) > "$dir/build.out" 2>&1
 built=$?
-t "the tree with the three additions builds without a warning" '[ $built -eq 0 ] && ! grep -q "warning:" "$dir/build.out"' "$dir/build.out"
+grep -E '\.[ch]:[0-9]+:[0-9]+: warning:' "$dir/build.out" > "$dir/warnings"
+t "the tree with the three additions builds without a compiler warning" '[ $built -eq 0 ] && [ ! -s "$dir/warnings" ]' "$dir/build.out"
 H=$tree/hyperclip
 "$H" train --help > "$dir/help" 2>&1
 t "train --help lists rmsprop_slow, mlp256 and kmnist" 'grep -q "rmsprop_slow(alpha=0.01, gamma=0.999)" "$dir/help" && grep -q "mlp256  the mlp with 256" "$dir/help" && grep -q "kmnist  IDX files" "$dir/help"' "$dir/help"
