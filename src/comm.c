@@ -225,16 +225,27 @@ int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op o
 }
 
 /* A blocking collective cannot be polled: should a rank stop inside it (after the watched
- * collective before it saw everyone arrive), an alarm of twice the watchdog's limit ends
- * this rank with a message prepared in advance, and the launcher ends the job. The
- * handler can reach nothing but this text: the one piece of state it needs. */
+ * collective before it saw everyone arrive), a timer of the watchdog's limit ends
+ * the ranks waiting in it with a message prepared in advance, and the launcher ends the
+ * job. The timer counts CPU time (ITIMER_PROF): a waiting rank polls and spends it, a
+ * stopped one does not, so the stopped rank never speaks. The waiting ranks speak in
+ * rank order, 3 s apart: the first to exit has the launcher end the others, so one line
+ * is printed. The handler can reach nothing but this: the state it needs. */
 static char alarm_text[256];
 static size_t alarm_len;
+static int alarm_rank;
+
+static void pause_for(long ms)
+{
+    struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&left, &left) != 0) continue;     /* resumed after any signal */
+}
 
 static void on_alarm(int sig)
 {
     (void)sig;
-    if (write(2, alarm_text, alarm_len) < 0) _exit(HC_ERR_STALLED);
+    pause_for(3000L * (alarm_rank < 10 ? alarm_rank : 10));
+    if (write(2, alarm_text, alarm_len) >= 0) pause_for(500);
     _exit(HC_ERR_STALLED);
 }
 
@@ -242,21 +253,22 @@ static void arm(const hc_comm *c, int on)
 {
     if (c->watchdog_s <= 0) return;
     struct itimerval it = {{0, 0}, {0, 0}};
-    if (on) it.it_value.tv_sec = (time_t)(2 * c->watchdog_s) + 1;
-    setitimer(ITIMER_REAL, &it, NULL);
+    if (on) it.it_value.tv_sec = (time_t)c->watchdog_s + 1;
+    setitimer(ITIMER_PROF, &it, NULL);
 }
 
 static void alarm_init(const hc_comm *c)
 {
     int n = snprintf(alarm_text, sizeof alarm_text, "hyperclip: error: rank %d on %s waited %.0f s "
                      "inside the gradient allreduce (another rank stopped in it): ending the job\n",
-                     c->rank, c->host[c->rank], 2 * c->watchdog_s + 1);
+                     c->rank, c->host[c->rank], c->watchdog_s + 1);
+    alarm_rank = c->rank;
     alarm_len = n < 0 ? 0 : (size_t)n < sizeof alarm_text ? (size_t)n : sizeof alarm_text - 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGPROF, &sa, NULL);
 }
 
 int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
@@ -322,8 +334,9 @@ uint64_t checksum64(const void *data, size_t bytes)
 int comm_check_identical(hc_comm *c, uint64_t sum, const char *what, hc_err *e)
 {
     uint64_t lo = sum, hi = sum;
-    MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, c->comm);
-    MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, c->comm);
+    if (comm_allreduce(c, &lo, 1, MPI_UINT64_T, MPI_MIN, "the weights' check", e) ||
+        comm_allreduce(c, &hi, 1, MPI_UINT64_T, MPI_MAX, "the weights' check", e))
+        return e->code;
     if (lo == hi) return 0;
     return hc_fail(e, HC_ERR_RUNTIME,
                    "ranks disagree on %s (checksums %016llx .. %016llx): the run is no longer "

@@ -11,7 +11,8 @@
 #       went first, metrics saved, and the last checkpoint kept is a good one;
 #   (e) a stalled rank (SIGSTOP: alive, silent) under the watchdog, 2 and 3 ranks: the job
 #       ends within the limit plus the roll call, exit 4, one message naming the rank and
-#       its host, no rank left (the stopped one included), the checkpoint resumes.
+#       its host, no rank left (the stopped one included), the checkpoint resumes; and a
+#       rank stopped inside the blocking gradient allreduce itself (held there by gdb).
 # Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
 set -u
 : "${MPIRUN:=mpirun}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}"
@@ -202,4 +203,36 @@ stall() {  # ranks, victim
 }
 stall 2 1
 stall 3 0
+
+# A rank stopped inside the blocking gradient allreduce itself (gdb holds rank 1 at the
+# call's entry, then stops it): the ranks waiting in the collective cannot poll; their
+# CPU-time alarm ends the job with one line, the stopped rank's own alarm never fires.
+if command -v gdb >/dev/null 2>&1; then
+    ck=$dir/inside/ck.h5 out=$dir/inside.out
+    mkdir -p "$dir/inside"
+    timeout 120 "$MPIRUN" -np 3 "$HYPERCLIP" "${job[@]}" --watchdog 3 --checkpoint "$ck" \
+        > "$out" 2>&1 &
+    job_pid=$!
+    for _ in $(seq 1200); do [ -e "$ck" ] && break; sleep 0.05; done
+    pid=$(rank_pid 1 "$ck")
+    start=$(now_ms)
+    gdb_ok=0
+    [ -n "$pid" ] && timeout 60 gdb -batch -p "$pid" -ex 'break PMPI_Allreduce' -ex continue \
+        -ex "shell kill -STOP $pid" -ex detach > "$dir/gdb.out" 2>&1 &&
+        grep -q "Breakpoint 1, .*PMPI_Allreduce" "$dir/gdb.out" && gdb_ok=1
+    wait $job_pid; code=$?
+    took=$(( $(now_ms) - start )) left=$(ranks_of "$ck")
+    if [ $gdb_ok = 1 ]; then
+        t "rank 1 stopped inside the gradient allreduce: the job ends in ${took} ms (< 30 s), exit 4 (got $code)" \
+          '[ $took -lt 30000 ] && [ $code -eq 4 ]' "$out"
+        t "stopped inside the allreduce: one error line, from a waiting rank, saying so" \
+          '[ "$(errors "$out")" -eq 1 ] && grep "hyperclip: error:" "$out" | grep -qE "rank [02] on $host waited [0-9]+ s inside the gradient allreduce"' "$out"
+        t "stopped inside the allreduce: no rank left running${left:+ (left: $left)}" '[ -z "$left" ]'
+    else
+        for k in 1 2 3; do i=$((i + 1)); echo "ok $i # SKIP gdb could not attach to rank 1 (ptrace not permitted here)"; done
+    fi
+    [ -n "$left" ] && kill -9 $left 2>/dev/null
+else
+    for k in 1 2 3; do i=$((i + 1)); echo "ok $i # SKIP gdb is not installed (tools/setup --tests installs it)"; done
+fi
 echo "1..$i"
