@@ -53,6 +53,13 @@ htri_t h5_path_exists(hid_t loc, const char *path);
 /* "(128, 784)": dims[0..rank) in parentheses, into buf (size bytes). */
 void h5_format_shape(char *buf, size_t size, int rank, const hsize_t *dims);
 
+/* A scalar attribute of file type file_type (H5T_STD_I64LE, H5T_IEEE_F64LE, ...) holding
+ * *value of memory type mem_type. -1 on failure. */
+int h5_put_scalar(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, const void *value);
+/* The two every file uses: a 64-bit integer, a 64-bit float. */
+int h5_put_long(hid_t loc, const char *name, long value);
+int h5_put_double(hid_t loc, const char *name, double value);
+
 /* A scalar attribute holding a variable-length UTF-8 string (h5py reads it as str). */
 int h5_put_string(hid_t loc, const char *name, const char *value);
 /* A scalar string attribute, fixed-length (files of hyperclip 1.x) or variable-length,

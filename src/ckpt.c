@@ -54,19 +54,6 @@ static int put_array(hid_t g, const char *name, hid_t type, const void *v, size_
     return rc < 0 ? -1 : 0;
 }
 
-static int put_attr(hid_t obj, const char *name, hid_t type, const void *v)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, type == H5T_NATIVE_LONG ? H5T_STD_I64LE : H5T_IEEE_F64LE,
-                         space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
-
-static int put_long(hid_t obj, const char *name, long v) { return put_attr(obj, name, H5T_NATIVE_LONG, &v); }
-static int put_double(hid_t obj, const char *name, double v) { return put_attr(obj, name, H5T_NATIVE_DOUBLE, &v); }
 
 static hid_t entry_type(hc_entry_type type)
 {
@@ -83,7 +70,7 @@ static int write_level(hid_t state, const hc_trainer *t, int k)
     hid_t g = H5Gcreate2(state, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) return -1;
     for (int i = 0; i < n && !rc; i++)
-        rc = en[i].type == ENTRY_COUNTER ? put_long(g, en[i].name, *(long *)en[i].ptr)
+        rc = en[i].type == ENTRY_COUNTER ? h5_put_long(g, en[i].name, *(long *)en[i].ptr)
                                          : put_array(g, en[i].name, entry_type(en[i].type),
                                                      en[i].ptr, en[i].count);
     H5Gclose(g);
@@ -94,12 +81,13 @@ static int write_state(hid_t f, const hc_trainer *t)
 {
     /* the identity and provenance of the run: runrec.h */
     int rc = h5_put_string(f, "format", HC_CKPT_FORMAT) ||
-             put_long(f, "format_version", HC_CKPT_VERSION) || runrec_write(f, &t->record);
+             h5_put_long(f, "format_version", HC_CKPT_VERSION) || runrec_write(f, &t->record);
     hid_t state = H5Gcreate2(f, "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (state < 0) return -1;
-    rc = rc || put_long(state, "step", t->step) || put_long(state, "epoch", t->epoch) ||
-         put_long(state, "pos", t->pos) || put_double(state, "epoch_loss_sum", t->epoch_loss_sum) ||
-         put_long(state, "epoch_samples", t->epoch_samples);
+    rc = rc || h5_put_long(state, "step", t->step) || h5_put_long(state, "epoch", t->epoch) ||
+         h5_put_long(state, "pos", t->pos) ||
+         h5_put_double(state, "epoch_loss_sum", t->epoch_loss_sum) ||
+         h5_put_long(state, "epoch_samples", t->epoch_samples);
     for (int k = 0; k < t->stack.n_levels && !rc; k++) rc = write_level(state, t, k);
     H5Gclose(state);
     return rc;

@@ -191,3 +191,24 @@ void h5_format_shape(char *buf, size_t size, int rank, const hsize_t *dims)
                               (unsigned long long)dims[i]);
     if (n < size) snprintf(buf + n, size - n, ")");
 }
+
+int h5_put_scalar(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, const void *value)
+{
+    hid_t space = H5Screate(H5S_SCALAR), a = -1;
+    int rc = space < 0 ||
+             (a = H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+             H5Awrite(a, mem_type, value) < 0 ? -1 : 0;
+    h5_close(a);
+    h5_close(space);
+    return rc;
+}
+
+int h5_put_long(hid_t loc, const char *name, long value)
+{
+    return h5_put_scalar(loc, name, H5T_STD_I64LE, H5T_NATIVE_LONG, &value);
+}
+
+int h5_put_double(hid_t loc, const char *name, double value)
+{
+    return h5_put_scalar(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}

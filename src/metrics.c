@@ -245,15 +245,8 @@ static int write_string_attr(hid_t loc, const char *name, const char *value, con
 static int write_number_attr(hid_t loc, const char *name, hid_t file_type, hid_t mem_type,
                              const void *value, const char *path, hc_err *e)
 {
-    int rc = HC_OK;
-    hid_t space = -1, attr = -1;
-    if ((space = H5Screate(H5S_SCALAR)) < 0 ||
-        (attr = H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(attr, mem_type, value) < 0)
-        rc = fail_h5(e, path, "cannot write attribute %s", name);
-    h5_close(attr);
-    h5_close(space);
-    return rc;
+    return h5_put_scalar(loc, name, file_type, mem_type, value)
+               ? fail_h5(e, path, "cannot write attribute %s", name) : HC_OK;
 }
 
 static int write_run_attrs(hid_t file, const hc_run_attrs *a, const char *path, hc_err *e)

@@ -228,12 +228,7 @@ int runrec_write(hid_t loc, const hc_run_record *r)
         } else {
             long v = *long_at(w, i);
             if (v < 0) continue;
-            hid_t space = H5Screate(H5S_SCALAR);
-            hid_t a = H5Acreate2(loc, fields[i].name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-            herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LONG, &v);
-            h5_close(a);
-            h5_close(space);
-            if (rc < 0) return -1;
+            if (h5_put_long(loc, fields[i].name, v)) return -1;
         }
     }
     return 0;
