@@ -6,6 +6,7 @@
  * k test records, k the input's record count; a failure one clean message. */
 #include "fuzz_common.h"
 #include "data.h"
+#include "../src/data_cifar.h"
 
 #define RECORD 3073
 

@@ -6,7 +6,7 @@
  * a failure one clean message. libFuzzer's -malloc_limit_mb catches a reader that
  * allocates what a header merely claims. */
 #include "fuzz_common.h"
-#include "data_idx.h"
+#include "../src/data_idx.h"
 
 static char path[512];
 

@@ -65,35 +65,6 @@ void dataset_free(hc_dataset *ds);
  * another way can too): a shuffled batch otherwise pays a page walk per sample. */
 void dataset_prefer_huge_pages(hc_dataset *ds);
 
-/* The readers' file lookup: dir/name, else dir/name.gz, into path (size bytes). Fails
- * with "no such file: dir/name (expected name or name.gz in dir)" followed by `hint`
- * (may be ""), or "path too long". */
-int dataset_find_file(const char *dir, const char *name, const char *hint, char *path,
-                      size_t size, hc_err *e);
-
-/* Sets lut to pixel / 255 for every channel. */
-void dataset_set_unit_scale(hc_dataset *ds);
-
-/* ---- CIFAR-10 and per-channel normalisation (data_cifar.c) ---- */
-
-/* Loads data_batch_1.bin ... data_batch_5.bin (training) and test_batch.bin (test), each
- * NAME or NAME.gz, from folder `dir` into ds (3 channels, 32x32, n_classes 10); sets name
- * to "cifar10" only if ds->name is empty; leaves lut alone. Each file must be a whole,
- * non-zero number of 3073-byte records with labels < 10; every error names the file. */
-int data_cifar_load(hc_dataset *ds, const char *dir, hc_err *e);
-
-/* The authors' notebook constants (spec): mean 0.474/0.473/0.473, std 0.252/0.252/0.251. */
-extern const double hc_authors_mean[3], hc_authors_std[3];
-
-/* lut[c][p] = (p/255 - mean[c]) / std[c] (a std <= 0 counts as 1) and normalization =
- * "<label> mean=m0/m1/m2 std=s0/s1/s2" (as many values as the data set has channels). */
-void dataset_set_channel_norm(hc_dataset *ds, const double mean[3], const double std[3],
-                              const char *label);
-
-/* Per-channel mean and (population) standard deviation of pixel/255 over the training
- * split; channels the data set lacks repeat its last one. */
-void dataset_train_channel_stats(const hc_dataset *ds, double mean[3], double std[3]);
-
 /* mode "unit" (pixel/255), "train-stats" (the training split's own mean and std) or
  * "authors" (the constants above; 3-channel data only). A usage error otherwise. */
 int dataset_set_normalization(hc_dataset *ds, const char *mode, hc_err *e);

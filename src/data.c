@@ -1,6 +1,6 @@
 /* data.c - loading a data set folder, the pixel lookup table, and batch gathering. */
 #include "data.h"
-#include "data_idx.h"
+#include "data_family.h"
 #include "files.h"
 #include <stdio.h>
 #include <stdlib.h>

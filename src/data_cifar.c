@@ -9,7 +9,7 @@
  * data is smaller). Every check names the file: missing, unreadable, corrupt gzip,
  * empty, not a whole number of records (truncated), too large, label out of range.
  * As in the IDX loader, memory grows only as bytes actually arrive. */
-#include "data.h"
+#include "data_cifar.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>

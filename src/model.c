@@ -1,6 +1,6 @@
 /* model.c - what every model shares: creation by name, the tensor table, initialisation,
  * argmax, and the classifier head with the training and evaluation passes around it. */
-#include "model.h"
+#include "model_family.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gemm.h"
-#include "model.h"
+#include "model_family.h"
 
 /* ---- optional profiling (tools/bench_cnn.c includes this file with HC_CNN_PROFILE) ---- */
 

@@ -7,7 +7,7 @@
 #define HC_MODEL_DENSE_H
 #include <math.h>
 #include "gemm.h"
-#include "model.h"
+#include "model_family.h"
 
 #ifndef DENSE_GEMM
 #define DENSE_GEMM gemm

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "model.h"
+#include "model_family.h"
 #include "model_dense.h"
 
 enum { W1, B1, W2, B2 };

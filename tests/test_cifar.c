@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "data.h"
+#include "../src/data_cifar.h"
 #include "tap.h"
 #include "testdata.h"
 

@@ -3,7 +3,7 @@
 #define _GNU_SOURCE   /* nftw */
 #include "tap.h"
 #include "testdata.h"
-#include "data_idx.h"
+#include "../src/data_idx.h"
 #include <ftw.h>
 #include <math.h>
 #include <stdint.h>

@@ -13,6 +13,7 @@
 #include "info.h"
 #include "metrics.h"
 #include "model_io.h"
+#include "../src/model_family.h"
 #include "tap.h"
 
 #define N_COLS 3

@@ -5,6 +5,7 @@
  * classes within a few steps. Everything follows from the seed alone. */
 #include "testdata.h"
 #include "rng.h"
+#include "../src/data_family.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

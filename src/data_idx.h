@@ -7,7 +7,7 @@
 #ifndef HC_DATA_IDX_H
 #define HC_DATA_IDX_H
 #include <stdint.h>
-#include "data.h"
+#include "data_family.h"
 #include "error.h"
 
 /* An idx3-ubyte image file (magic 0x00000803): n images of rows x cols. */
