@@ -225,15 +225,26 @@ int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op o
 }
 
 /* A blocking collective cannot be polled: should a rank stop inside it (after the watched
- * collective before it saw everyone arrive), a timer of the watchdog's limit ends
- * the ranks waiting in it with a message prepared in advance, and the launcher ends the
- * job. The timer counts CPU time (ITIMER_PROF): a waiting rank polls and spends it, a
- * stopped one does not, so the stopped rank never speaks. The waiting ranks speak in
- * rank order, 3 s apart: the first to exit has the launcher end the others, so one line
- * is printed. The handler can reach nothing but this: the state it needs. */
+ * collective before it saw everyone arrive), an alarm at the watchdog's limit ends the
+ * ranks waiting in it with a message prepared in advance, and the launcher ends the job.
+ * It comes after the limit and the roll call, so that a rank that went on to a watched
+ * collective (the allreduce completed there) names the stopped rank first.
+ * The stopped rank's own alarm fires when the launcher resumes it to kill it: it spent
+ * almost no CPU time since the alarm was set (a waiting rank polls all along), so it
+ * leaves without a word. The waiting ranks speak in rank order, 4 s apart: the first to
+ * exit has the launcher end the others, so one line is printed. The handler can reach
+ * nothing but these: the state it needs. */
 static char alarm_text[256];
 static size_t alarm_len;
 static int alarm_rank;
+static double alarm_wall0, alarm_cpu0;
+
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void pause_for(long ms)
 {
@@ -244,7 +255,10 @@ static void pause_for(long ms)
 static void on_alarm(int sig)
 {
     (void)sig;
-    pause_for(3000L * (alarm_rank < 10 ? alarm_rank : 10));
+    double wall = clock_s(CLOCK_MONOTONIC) - alarm_wall0;
+    double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - alarm_cpu0;
+    if (cpu < 0.02 * wall) _exit(HC_ERR_STALLED);      /* this rank was the one stopped */
+    pause_for(4000L * (alarm_rank < 8 ? alarm_rank : 8));
     if (write(2, alarm_text, alarm_len) >= 0) pause_for(500);
     _exit(HC_ERR_STALLED);
 }
@@ -253,22 +267,26 @@ static void arm(const hc_comm *c, int on)
 {
     if (c->watchdog_s <= 0) return;
     struct itimerval it = {{0, 0}, {0, 0}};
-    if (on) it.it_value.tv_sec = (time_t)c->watchdog_s + 1;
-    setitimer(ITIMER_PROF, &it, NULL);
+    if (on) {
+        it.it_value.tv_sec = (time_t)(c->watchdog_s + ROLL_CALL_GRACE) + 1;
+        alarm_wall0 = clock_s(CLOCK_MONOTONIC);
+        alarm_cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    }
+    setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static void alarm_init(const hc_comm *c)
 {
     int n = snprintf(alarm_text, sizeof alarm_text, "hyperclip: error: rank %d on %s waited %.0f s "
                      "inside the gradient allreduce (another rank stopped in it): ending the job\n",
-                     c->rank, c->host[c->rank], c->watchdog_s + 1);
+                     c->rank, c->host[c->rank], c->watchdog_s + ROLL_CALL_GRACE + 1);
     alarm_rank = c->rank;
     alarm_len = n < 0 ? 0 : (size_t)n < sizeof alarm_text ? (size_t)n : sizeof alarm_text - 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGPROF, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
 }
 
 int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
