@@ -73,6 +73,8 @@ for victim in 1 0; do
     left=$(ranks_of "$ck")
     t "kill -9 of rank $victim (pid ${pid:-none found}) mid-run: the job ends within 30 s (took ${took} ms) and exits non-zero (exit $code)" \
       '[ -n "$pid" ] && [ $took -lt 30000 ] && [ $code -ne 0 ] && [ $code -ne 124 ]' "$out"
+    t "kill -9 of rank $victim: the job's output names the rank and its host (mpirun's report)" \
+      'grep -qE "process rank $victim with PID [0-9]+ on node $(hostname) exited on signal 9" "$out"' "$out"
     t "kill -9 of rank $victim: no rank is left running${left:+ (left: $left)}" '[ -z "$left" ]'
     [ -n "$left" ] && kill -9 $left 2>/dev/null
     "$HYPERCLIP" "${job[@]}" --checkpoint "$dir/kill$victim/resumed.h5" --resume "$ck" \
