@@ -159,8 +159,9 @@ static int contains(const char *text, const char *what)
 
 /* ---- metrics ---- */
 
-static const hc_run_attrs run_attrs = {"adam / sgd(alpha=0.01)", "mnist", "mlp", "0.1.0",
-                                       "x/255", 1234567890123L, 4, 256};
+static const hc_run_attrs run_attrs = {
+    .stack = "adam / sgd(alpha=0.01)", .dataset = "mnist", .model = "mlp", .version = "0.1.0",
+    .normalization = "x/255", .seed = 1234567890123L, .nranks = 4, .global_batch = 256};
 
 /* Writes rows [from, to) of the test columns. */
 static int write_rows(hc_metrics *m, long from, long to, hc_err *e)
