@@ -83,9 +83,6 @@ void comm_shard(const hc_comm *c, int n, int *begin, int *end);
 int comm_agree(hc_comm *c, hc_err *e);
 int comm_agree_on(MPI_Comm comm, hc_err *e);
 
-/* Waits for one request under c's watchdog (HC_ERR_STALLED when a rank never joins). */
-int comm_wait(hc_comm *c, MPI_Request *req, const char *what, hc_err *e);
-
 /* FNV-1a over bytes, for comparing weights across ranks. */
 uint64_t checksum64(const void *data, size_t bytes);
 

@@ -189,11 +189,6 @@ static int wait_all(hc_comm *c, int n, MPI_Request *req, const char *what, hc_er
     }
 }
 
-int comm_wait(hc_comm *c, MPI_Request *req, const char *what, hc_err *e)
-{
-    return wait_all(c, 1, req, what, e);
-}
-
 int comm_step_finish(hc_comm *c, hc_err *e)
 {
     if (c->size == 1) return 0;
@@ -318,17 +313,15 @@ static int agree(MPI_Comm comm, hc_comm *watched, hc_err *e)
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    int mine = e->code ? rank : size, first;
-    if (watched && size > 1) {
-        MPI_Request rq;
-        MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm, &rq);
+    int first = e->code ? rank : size;     /* the lowest failing rank, or size */
+    if (watched) {
         hc_err w = {0};
-        if (comm_wait(watched, &rq, "a collective check", &w)) {
+        if (comm_allreduce(watched, &first, 1, MPI_INT, MPI_MIN, "a collective check", &w)) {
             *e = w;
             return e->code;
         }
     } else {
-        MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+        MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
     }
     if (first == size) return 0;
     int code = e->code;

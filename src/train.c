@@ -483,21 +483,15 @@ static int evaluate_reproducible(hc_trainer *t, const hc_split *split, double *s
 int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double *error,
                      hc_err *e)
 {
-    if (t->repro.n_virtual) {
-        double sums[2];
-        if (evaluate_reproducible(t, split, sums, e)) return e->code;
-        *loss = sums[0] / split->n;
-        *error = 1.0 - sums[1] / split->n;
-        return 0;
-    }
-    int begin, end;
-    comm_shard(&t->comm, split->n, &begin, &end);
     double sums[2] = {0.0, 0.0};    /* loss, correct */
-    score_range(&t->model, t->param, t->ds, split, begin, end, t->x, t->y, t->index, sums);
-    if (t->comm.size > 1) {
-        MPI_Request rq;
-        MPI_Iallreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, t->comm.comm, &rq);
-        if (comm_wait(&t->comm, &rq, "the evaluation's allreduce", e)) return e->code;
+    if (t->repro.n_virtual) {
+        if (evaluate_reproducible(t, split, sums, e)) return e->code;
+    } else {
+        int begin, end;
+        comm_shard(&t->comm, split->n, &begin, &end);
+        score_range(&t->model, t->param, t->ds, split, begin, end, t->x, t->y, t->index, sums);
+        if (comm_allreduce(&t->comm, sums, 2, MPI_DOUBLE, MPI_SUM, "the evaluation's allreduce", e))
+            return e->code;
     }
     *loss = sums[0] / split->n;
     *error = 1.0 - sums[1] / split->n;
