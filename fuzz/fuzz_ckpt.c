@@ -81,7 +81,7 @@ static void make_templates(const char *dir)
     for (int i = 0; i < 3; i++)
         if (trainer_step(&t, &e)) goto fail;
     double row[HC_EPOCH_COLS] = {1, 2, 0.5, 3, 4};
-    if (metrics_epoch(&t.metrics, row, &e) || ckpt_save(&t, tmpl_ckpt, &e)) goto fail;
+    if (metrics_epoch(&t.metrics, row, &e) || trainer_write_checkpoint(&t, tmpl_ckpt, &e)) goto fail;
     hid_t f = H5Fcreate(tmpl_weights, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0 || model_write(f, &t.model, t.param, &e)) goto fail;
     H5Fclose(f);
@@ -416,7 +416,7 @@ static void run_readers(void)
     if (rc == 0) {
         for (int i = 0; i < 2 && rc == 0; i++) rc = trainer_step(&t, &e);
         FUZZ_CHECK(rc == 0, "a loaded checkpoint cannot be stepped: %s", e.msg);
-        FUZZ_CHECK(t.pos >= 0 && t.pos < t.steps_per_epoch && t.epoch >= 0, "pos %d epoch %d",
+        FUZZ_CHECK(t.pos >= 0 && t.pos < t.steps_per_epoch && t.epoch >= 0, "pos %ld epoch %ld",
                    t.pos, t.epoch);
         trainer_free(&t);
     } else {

@@ -44,11 +44,20 @@ int runrec_set_config(hc_run_record *r, const char *data, const hc_dataset *ds,
 void runrec_train_hash(const hc_dataset *ds, char out[32]);
 
 /* Writes/reads the record's attributes on loc (a file's root). Reading takes what is
- * there: a file of hyperclip 1.x has only part of it. */
+ * there: a file of hyperclip 1.x has only part of it. It returns the name of the first
+ * attribute that is there but not readable as its kind (a string, a single integer),
+ * NULL when there is none; that field stays empty. */
 int runrec_write(hid_t loc, const hc_run_record *r);
-void runrec_read(hid_t loc, hc_run_record *r);
+const char *runrec_read(hid_t loc, hc_run_record *r);
 /* Checks path is a readable regular HDF5 file, then reads its record. */
 int runrec_read_file(const char *path, const char *what, hc_run_record *r, hc_err *e);
+
+/* A resume's check that the checkpoint at path (its record: theirs) is of this run
+ * (mine): the same model, data set, stack, normalization, global batch, number of
+ * training samples and, when the file records it (version 2), training set hash. One
+ * line naming the first difference or missing attribute. */
+int runrec_check_same_run(const hc_run_record *theirs, const hc_run_record *mine,
+                          const char *path, hc_err *e);
 
 /* The description and unit of a dataset or column named by its path, e.g.
  * "steps/level2/alpha/grad" or "state/level1/state0": one table for both files. */

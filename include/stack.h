@@ -71,6 +71,10 @@ int stack_init_targets(hc_stack *s, const hc_stack_spec *spec, const hc_targets 
 /* Level k's persistent state for the checkpoint (raw, clip, optimizer): pointers into s,
  * written through only by a reader that owns s. Returns how many. */
 int stack_entries(const hc_stack *s, int k, hc_entry *out, int max);
+/* After a restore: every level's counters (its long entries) count at most one update a
+ * step, so each lies in [0, steps] (a larger one would overflow when stepped). Returns 0,
+ * or the 1-based level of the first that does not. */
+int stack_check_counters(const hc_stack *s, long steps);
 void stack_free(hc_stack *s);
 
 /* Effective value of hyperparameter h of level k (0-based level index). */

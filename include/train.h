@@ -96,8 +96,8 @@ typedef struct {
     int *index;                 /* scratch: sample indices of a chunk */
     int steps_per_epoch;
     long step;                  /* steps done */
-    int epoch;                  /* epochs done */
-    int pos;                    /* steps done in the current epoch */
+    long epoch;                 /* epochs done */
+    long pos;                   /* steps done in the current epoch */
     int batch_n;                /* samples in the current step's global batch */
     double epoch_loss_sum;      /* sum of per-sample losses this epoch */
     long epoch_samples;
@@ -109,6 +109,8 @@ typedef struct {
     int ckpt_writes;
     double ckpt_seconds;
     char *stack_canon;          /* the stack in canonical form, any length */
+    hc_entry_group *ckpt_group; /* what the checkpoint holds: the position, each level */
+    int n_ckpt_groups;
     hc_run_record record;       /* written to the checkpoint and the metrics file */
     /* metrics (rank 0 only) */
     int n_cols;
@@ -131,6 +133,9 @@ double trainer_batch_loss(const hc_trainer *t);
 int trainer_advance(hc_trainer *t, hc_err *e);
 /* gradients + stack_step + advance. */
 int trainer_step(hc_trainer *t, hc_err *e);
+
+/* Writes the checkpoint (ckpt.h) of t's state to path, on this rank only. */
+int trainer_write_checkpoint(const hc_trainer *t, const char *path, hc_err *e);
 
 /* The phase clock: on or off, and reset; the bench reads it after steps. */
 void trainer_clock_start(hc_trainer *t, int on);

@@ -251,7 +251,7 @@ int optim_entries(const hc_optim *o, hc_entry *out, int max)
     static const char *const dn[HC_MAX_HYPER] = {"D0", "D1", "D2"};
     const hc_optim_desc *d = o->desc;
     int n = 0;
-    out[n++] = (hc_entry){o->upper ? "updates" : "steps", (long *)&o->steps, 1, ENTRY_COUNTER};
+    out[n++] = (hc_entry){o->upper ? "updates" : "steps", (long *)&o->steps, 1, ENTRY_LONG};
     for (int i = 0; i < d->n_state && n < max; i++) {
         const char *name = o->upper ? d->state_name[i] : st[i];
         if (o->state[i]) out[n++] = (hc_entry){name, o->state[i], o->n, ENTRY_REAL};

@@ -234,23 +234,28 @@ int runrec_write(hid_t loc, const hc_run_record *r)
     return 0;
 }
 
-void runrec_read(hid_t loc, hc_run_record *r)
+const char *runrec_read(hid_t loc, hc_run_record *r)
 {
+    const char *malformed = NULL;
     runrec_clear(r);
     for (size_t i = 0; i < N_FIELDS; i++) {
+        if (H5Aexists(loc, fields[i].name) <= 0) continue;
         if (fields[i].kind == RR_STR) {
-            h5_get_string(loc, fields[i].name, str_at(r, i));
+            if (h5_get_string(loc, fields[i].name, str_at(r, i)) && !malformed)
+                malformed = fields[i].name;
             continue;
         }
-        if (H5Aexists(loc, fields[i].name) <= 0) continue;
         hid_t a = H5Aopen(loc, fields[i].name, H5P_DEFAULT), t = a < 0 ? -1 : H5Aget_type(a);
         long v;
         if (t >= 0 && H5Tget_class(t) == H5T_INTEGER && h5_attr_is_single(a) &&
             H5Aread(a, H5T_NATIVE_LONG, &v) >= 0)
             *long_at(r, i) = v;
+        else if (!malformed)
+            malformed = fields[i].name;
         h5_close(t);
         h5_close(a);
     }
+    return malformed;
 }
 
 int runrec_read_file(const char *path, const char *what, hc_run_record *r, hc_err *e)
@@ -268,6 +273,44 @@ int runrec_read_file(const char *path, const char *what, hc_run_record *r, hc_er
     h5_close(f);
     h5_restore(q);
     return rc;
+}
+
+static int missing(const char *path, const char *name, hc_err *e)
+{
+    return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: has no attribute '%s' (not a hyperclip "
+                   "checkpoint?)", path, name);
+}
+
+int runrec_check_same_run(const hc_run_record *theirs, const hc_run_record *mine,
+                          const char *path, hc_err *e)
+{
+    const struct { const char *name, *theirs, *mine, *flag; } str[] = {
+        {"model", theirs->model, mine->model, "--model"},
+        {"dataset", theirs->dataset, mine->dataset, "--dataset"},
+        {"stack", theirs->stack, mine->stack, "--stack"},
+        {"normalization", theirs->normalization, mine->normalization, "--normalize"}};
+    for (size_t i = 0; i < sizeof str / sizeof *str; i++) {
+        if (!str[i].theirs) return missing(path, str[i].name, e);
+        if (strcmp(str[i].theirs, str[i].mine))
+            return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.300s is of another %s: it has %s "
+                           "'%.200s', this run has '%.200s' (%s)", path, str[i].name,
+                           str[i].name, str[i].theirs, str[i].mine, str[i].flag);
+    }
+    const struct { const char *name; long theirs, mine; const char *what; } num[] = {
+        {"global_batch", theirs->global_batch, mine->global_batch, "global batch (--batch)"},
+        {"n_train", theirs->n_train, mine->n_train, "number of training samples (--data)"}};
+    for (size_t i = 0; i < sizeof num / sizeof *num; i++) {
+        if (num[i].theirs < 0) return missing(path, num[i].name, e);
+        if (num[i].theirs != num[i].mine)
+            return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s has another %s: %ld, this run "
+                           "has %ld", path, num[i].what, num[i].theirs, num[i].mine);
+    }
+    /* the same sample count is not the same data: version 2 records the contents' hash */
+    if (theirs->train_set_hash && strcmp(theirs->train_set_hash, mine->train_set_hash))
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.300s was trained on another training "
+                       "set: its hash is %.40s, the one in --data %.300s is %s", path,
+                       theirs->train_set_hash, mine->data ? mine->data : "", mine->train_set_hash);
+    return 0;
 }
 
 /* ---- descriptions and units, by the last components of a dataset's path ---- */

@@ -149,6 +149,20 @@ int stack_entries(const hc_stack *s, int k, hc_entry *out, int max)
     int c = 0;
     out[c++] = (hc_entry){"raw", l->raw, n, ENTRY_F64};
     out[c++] = (hc_entry){"clip_avg", l->clip.avg, n, ENTRY_F64};
-    out[c++] = (hc_entry){"clip_steps", &l->clip.steps, 1, ENTRY_COUNTER};
+    out[c++] = (hc_entry){"clip_steps", &l->clip.steps, 1, ENTRY_LONG};
     return c + optim_entries(&l->opt, out + c, max - c);
+}
+
+int stack_check_counters(const hc_stack *s, long steps)
+{
+    for (int k = 0; k < s->n_levels; k++) {
+        hc_entry en[HC_MAX_ENTRIES];
+        int n = stack_entries(s, k, en, HC_MAX_ENTRIES);
+        for (int i = 0; i < n; i++) {
+            if (en[i].type != ENTRY_LONG) continue;
+            long v = *(const long *)en[i].ptr;
+            if (v < 0 || v > steps) return k + 1;
+        }
+    }
+    return 0;
 }

@@ -219,13 +219,73 @@ static int probe_checkpoint_dir(const hc_trainer *t, hc_err *e)
     return 0;
 }
 
+/* What the checkpoint holds: the weights, the run record, and the groups the trainer
+ * lists at init (its position, then each level's state from the stack). */
+static hc_ckpt checkpoint_contents(const hc_trainer *t)
+{
+    return (hc_ckpt){&t->model, t->param, &t->record, t->ckpt_group, t->n_ckpt_groups};
+}
+
+int trainer_write_checkpoint(const hc_trainer *t, const char *path, hc_err *e)
+{
+    hc_ckpt ck = checkpoint_contents(t);
+    return ckpt_save(&ck, path, e);
+}
+
+static int list_checkpoint_groups(hc_trainer *t)
+{
+    int n = 1 + t->stack.n_levels;
+    hc_entry_group *g = calloc((size_t)n, sizeof *g);
+    if (!g) return -1;
+    snprintf(g[0].path, sizeof g[0].path, "state");
+    const hc_entry position[] = {
+        {"step", &t->step, 1, ENTRY_LONG}, {"epoch", &t->epoch, 1, ENTRY_LONG},
+        {"pos", &t->pos, 1, ENTRY_LONG}, {"epoch_loss_sum", &t->epoch_loss_sum, 1, ENTRY_DOUBLE},
+        {"epoch_samples", &t->epoch_samples, 1, ENTRY_LONG}};
+    g[0].n = (int)(sizeof position / sizeof *position);
+    memcpy(g[0].entry, position, sizeof position);
+    for (int k = 0; k < t->stack.n_levels; k++) {
+        snprintf(g[1 + k].path, sizeof g[1 + k].path, "state/level%d", k + 1);
+        g[1 + k].n = stack_entries(&t->stack, k, g[1 + k].entry, HC_MAX_ENTRIES);
+    }
+    t->ckpt_group = g;
+    t->n_ckpt_groups = n;
+    return 0;
+}
+
+/* After a read: the position must be one this run can be at, the levels' counters
+ * possible after it, and the data order (seed, shuffle) continues as the file's run had
+ * it. A division, not epoch * steps_per_epoch: the file's epoch can be anything. */
+static int check_position(hc_trainer *t, const hc_run_record *file, const char *path, hc_err *e)
+{
+    const char *absent = file->seed < 0 ? "seed" : file->shuffle < 0 ? "shuffle" : NULL;
+    if (absent)
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: has no attribute '%s' (not a "
+                       "hyperclip checkpoint?)", path, absent);
+    long spe = t->steps_per_epoch;
+    if (t->step < 0 || t->epoch < 0 || t->pos < 0 ||
+        t->step / spe != t->epoch || t->step % spe != t->pos || t->epoch_samples < 0 ||
+        t->epoch_samples > t->ds->train.n)
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: has inconsistent step counters", path);
+    int level = stack_check_counters(&t->stack, t->step);
+    if (level)
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: has inconsistent update counters "
+                       "under /state/level%d", path, level);
+    t->opt.seed = file->seed;
+    t->opt.shuffle = file->shuffle != 0;
+    return 0;
+}
+
 static int resume(hc_trainer *t, hc_err *e)
 {
     const char *path = t->opt.resume_path;
     if (!path || (t->opt.resume_if_exists && access(path, F_OK) != 0)) return 0;
-    ckpt_load(t, path, e);
+    hc_run_record file;
+    hc_ckpt ck = checkpoint_contents(t);
+    if (!ckpt_load(&ck, path, &file, e)) check_position(t, &file, path, e);
+    runrec_free(&file);
     if (comm_agree(&t->comm, e)) return e->code;
-    trainer_sync_position(t);       /* the trainer restores its own position's order */
+    trainer_sync_position(t);       /* the epoch's order and the batch from the position */
     t->resumed = 1;
     return 0;
 }
@@ -291,6 +351,10 @@ int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, 
         goto fail;
     if (init_stack(t, &spec, e)) goto fail;
     stack_spec_free(&spec);
+    if (list_checkpoint_groups(t)) {
+        hc_fail(e, HC_ERR_RUNTIME, "out of memory for the trainer");
+        goto fail;
+    }
     size_t bucket = opt->bucket_elems ? opt->bucket_elems : HC_BUCKET_ELEMS;   /* 0: one */
     if (comm_init(&t->comm, comm, t->model.n_params, bucket, opt->watchdog, e)) goto fail;
     if (opt->reproducible) {
@@ -335,6 +399,7 @@ fail:
 void trainer_free(hc_trainer *t)
 {
     free(t->stack_canon);
+    free(t->ckpt_group);
     runrec_free(&t->record);
     if (t->have_metrics) metrics_free(&t->metrics);
     if (t->cols)
@@ -527,10 +592,11 @@ static void print_hypers(const hc_trainer *t, FILE *f)
 
 static void progress_bar(const hc_trainer *t, double started)
 {
-    int width = 30, done = t->pos ? t->pos : t->steps_per_epoch;
-    int fill = (int)((long)width * done / t->steps_per_epoch);
+    int width = 30;
+    long done = t->pos ? t->pos : t->steps_per_epoch;
+    int fill = (int)(width * done / t->steps_per_epoch);
     double el = now() - started;
-    printf("\r  epoch %d [%.*s%*s] %d/%d  loss %.4f  %.0f samples/s ", t->epoch + (t->pos > 0),
+    printf("\r  epoch %ld [%.*s%*s] %ld/%d  loss %.4f  %.0f samples/s ", t->epoch + (t->pos > 0),
            fill, "==============================", width - fill, "", done, t->steps_per_epoch,
            t->loss, el > 0 ? (double)t->step * t->opt.batch / el : 0.0);
     fflush(stdout);
@@ -559,7 +625,7 @@ static int end_of_epoch(hc_trainer *t, int complete, double epoch_seconds, doubl
         fmt_seconds(now() - run_started, s_el, sizeof s_el);
         fmt_seconds(eta, s_eta, sizeof s_eta);
         if (!t->opt.quiet) {
-            printf("%sepoch %3d/%d  train_loss %.4f  test_loss %.4f  test_error %6.2f%%",
+            printf("%sepoch %3ld/%d  train_loss %.4f  test_loss %.4f  test_error %6.2f%%",
                    t->opt.progress ? "\r\033[K" : "", t->epoch + !complete, t->opt.epochs,
                    train_loss, test_loss, 100 * err);
             print_hypers(t, stdout);
@@ -602,7 +668,7 @@ static int checkpoint(hc_trainer *t, hc_err *e)
     if (!t->opt.checkpoint_path || !all_finite(t->param, t->model.n_params)) return 0;
     double started = now();
     if (t->comm.rank == 0 && !(t->have_metrics && metrics_flush(&t->metrics, e)))
-        ckpt_save(t, t->opt.checkpoint_path, e);
+        trainer_write_checkpoint(t, t->opt.checkpoint_path, e);
     t->ckpt_seconds += now() - started;
     t->ckpt_writes++;
     return comm_agree(&t->comm, e);
@@ -615,7 +681,7 @@ static void print_final(const hc_trainer *t, double test_error, double seconds)
     if (t->ckpt_writes)
         printf("checkpoints: %d written to %s, %.1f ms each\n", t->ckpt_writes,
                t->opt.checkpoint_path, 1e3 * t->ckpt_seconds / t->ckpt_writes);
-    printf("final test error: %.2f%% after %ld steps (%d epoch%s%s), %s\n", 100 * test_error,
+    printf("final test error: %.2f%% after %ld steps (%ld epoch%s%s), %s\n", 100 * test_error,
            t->step, t->epoch + (t->pos > 0), t->epoch + (t->pos > 0) == 1 ? "" : "s",
            t->pos > 0 ? ", the last one partial" : "", s_el);
     fflush(stdout);
@@ -635,7 +701,7 @@ int trainer_run(hc_trainer *t, hc_err *e)
 
     trainer_catch_stop_signals();
     if (t->resumed && t->comm.rank == 0)
-        printf("resumed from %s at step %ld (epoch %d, step %d of it)\n", t->opt.resume_path,
+        printf("resumed from %s at step %ld (epoch %ld, step %ld of it)\n", t->opt.resume_path,
                t->step, t->epoch + 1, t->pos);
     if (t->step >= total) {             /* a finished run, resumed: nothing left to do */
         double loss;

@@ -73,6 +73,18 @@ cp "$dir/full1.h5" "$dir/hole.h5"; "$TESTBIN/h5edit" "$dir/hole.h5" /state/level
 refuse "has no /state/level1/state1" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/hole.h5" --overwrite
 cp "$dir/full1.h5" "$dir/hole2.h5"; "$TESTBIN/h5edit" "$dir/hole2.h5" /model/fc2/bias
 refuse "fc2/bias" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/hole2.h5" --overwrite
+# what the values must satisfy is checked by their owners after the read (issue 15): the
+# trainer its position, the stack each level's counters, the run record the identity
+cp "$dir/full1.h5" "$dir/pos.h5"; "$TESTBIN/h5edit" "$dir/pos.h5" /state --long pos 3
+refuse "has inconsistent step counters" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/pos.h5" --overwrite
+cp "$dir/full1.h5" "$dir/upd.h5"; "$TESTBIN/h5edit" "$dir/upd.h5" /state/level2 --long updates 1000000
+refuse "has inconsistent update counters under /state/level2" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/upd.h5" --overwrite
+cp "$dir/full1.h5" "$dir/els.h5"; "$TESTBIN/h5edit" "$dir/els.h5" /state --no-attr epoch_loss_sum
+refuse "has no attribute 'epoch_loss_sum'" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/els.h5" --overwrite
+cp "$dir/full1.h5" "$dir/seed.h5"; "$TESTBIN/h5edit" "$dir/seed.h5" / --no-attr seed
+refuse "has no attribute 'seed'" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/seed.h5" --overwrite
+cp "$dir/full1.h5" "$dir/model.h5"; "$TESTBIN/h5edit" "$dir/model.h5" / --long model 7
+refuse "attribute 'model' has the wrong type" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/model.h5" --overwrite
 refuse "No such file" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/missing.h5"
 t "refused runs left the checkpoint and the metrics file untouched" '[ "$(cat "$dir/ref.h5" "$dir/refm.h5" | md5sum)" = "$sum_before" ]'
 

@@ -1,7 +1,10 @@
-/* h5edit - damages HDF5 files for tests: removes one object, or writes a NaN into one
- * element of a floating-point dataset (a checkpoint whose state went bad).
+/* h5edit - damages HDF5 files for tests: removes one object, writes a NaN into one
+ * element of a floating-point dataset (a checkpoint whose state went bad), sets an
+ * object's attribute to a 64-bit integer or removes the attribute.
  * usage: h5edit FILE /path/to/object
- *        h5edit FILE /path/to/dataset --nan INDEX */
+ *        h5edit FILE /path/to/dataset --nan INDEX
+ *        h5edit FILE /path/to/object --long NAME VALUE
+ *        h5edit FILE /path/to/object --no-attr NAME */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,18 +25,47 @@ static int write_nan(hid_t f, const char *path, hsize_t at)
     return rc;
 }
 
+/* Replaces (or adds) attribute name of the object at path: one 64-bit integer. */
+static int set_long(hid_t f, const char *path, const char *name, long long v)
+{
+    hid_t obj = H5Oopen(f, path, H5P_DEFAULT);
+    if (obj < 0) return 1;
+    if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_LLONG, &v) < 0;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    H5Oclose(obj);
+    return rc;
+}
+
+static int remove_attr(hid_t f, const char *path, const char *name)
+{
+    hid_t obj = H5Oopen(f, path, H5P_DEFAULT);
+    int rc = obj < 0 || H5Adelete(obj, name) < 0;
+    if (obj >= 0) H5Oclose(obj);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int nan_mode = argc == 5 && !strcmp(argv[3], "--nan");
-    if (argc != 3 && !nan_mode) {
+    int long_mode = argc == 6 && !strcmp(argv[3], "--long");
+    int no_attr_mode = argc == 5 && !strcmp(argv[3], "--no-attr");
+    if (argc != 3 && !nan_mode && !long_mode && !no_attr_mode) {
         fprintf(stderr, "usage: h5edit FILE /path/to/object\n"
-                        "       h5edit FILE /path/to/dataset --nan INDEX\n");
+                        "       h5edit FILE /path/to/dataset --nan INDEX\n"
+                        "       h5edit FILE /path/to/object --long NAME VALUE\n"
+                        "       h5edit FILE /path/to/object --no-attr NAME\n");
         return 2;
     }
     hid_t f = H5Fopen(argv[1], H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0) return 1;
     int rc = nan_mode ? write_nan(f, argv[2], (hsize_t)strtoull(argv[4], NULL, 10))
-                      : H5Ldelete(f, argv[2], H5P_DEFAULT) < 0;
+             : long_mode ? set_long(f, argv[2], argv[4], strtoll(argv[5], NULL, 10))
+             : no_attr_mode ? remove_attr(f, argv[2], argv[4])
+                            : H5Ldelete(f, argv[2], H5P_DEFAULT) < 0;
     H5Fclose(f);
     return rc;
 }

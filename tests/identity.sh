@@ -14,7 +14,9 @@
 #   provenance: both files carry the run record (command, version, commit, hosts,
 #     ranks x threads, start time, training-set hash) as variable-length UTF-8 strings,
 #     the same run_id, and every dataset a description and a unit; `hyperclip info`
-#     shows them; a checkpoint written by hyperclip 1.x (format version 1) still resumes.
+#     shows them; a checkpoint written by hyperclip 1.x (format version 1) still resumes, and
+#     one of format 2 written before the checkpoint took the modules' entry lists
+#     (2f7998c) resumes to the bits of an uninterrupted run.
 # Environment: HYPERCLIP, TESTBIN (gen_data, h5edit), MPIRUN, H5DIFF, srcdir.
 set -u
 . "$(dirname "$0")/tap_lib.sh"
@@ -177,4 +179,17 @@ t "eval reads it (exit $code; its error at step 5 was 81.25%)" '[ $code -eq 0 ] 
 timeout 60 "$HYPERCLIP" train --resume "$dir/v1.h5" --data "$dir/v1data" --batch 16 --epochs 2 --quiet > "$dir/v1r.out" 2>&1; code=$?
 t "a resume reads it (exit $code) and continues at step 5" '[ $code -eq 0 ] && grep -q "at step 5" "$dir/v1r.out"' "$dir/v1r.out"
 t "... and rewrites it as version 2 with the run record" '[ "$(attr "$dir/v1.h5" format_version)" = 2 ] && [ -n "$(attr "$dir/v1.h5" run_id)" ]'
+
+# ---- format version 2 as written before the checkpoint took the modules' entry lists
+# (issue 15; written by commit 2f7998c at step 5 of 8) resumes to the same bits as an
+# uninterrupted run of this build ----
+v2stack='adam / sgd(alpha=1e-3, clip=on) / sgd(alpha=1e-5)'
+gzip -dc "$srcdir/tests/fixtures/v2-ckpt-2f7998c.h5.gz" > "$dir/v2.h5"
+t "the fixture is a format-version-2 checkpoint of 2f7998c" '[ "$(attr "$dir/v2.h5" format_version)" = 2 ] && [ "$(attr "$dir/v2.h5" git_commit)" = 2f7998cf0766 ]'
+timeout 60 "$HYPERCLIP" train --resume "$dir/v2.h5" --data "$dir/v1data" --quiet > "$dir/v2r.out" 2>&1; code=$?
+timeout 60 "$HYPERCLIP" train --data "$dir/v1data" --batch 16 --epochs 2 --stack "$v2stack" --quiet \
+    --checkpoint "$dir/v2full.h5" > "$dir/v2full.out" 2>&1
+t "a resume reads it (exit $code) and continues at step 5" '[ $code -eq 0 ] && grep -q "at step 5" "$dir/v2r.out"' "$dir/v2r.out"
+t "... to weights and state bitwise equal to an uninterrupted run of this build" \
+  'same "$dir/v2full.h5" "$dir/v2.h5" /model && same "$dir/v2full.h5" "$dir/v2.h5" /state'
 echo "1..$i"
