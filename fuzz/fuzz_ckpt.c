@@ -40,10 +40,10 @@ static void *tmpl_data[4];
 static size_t tmpl_size[4];
 static FILE *devnull;
 
-static hc_train_opts fuzz_opts(void)
+static hc_trainer_options fuzz_opts(void)
 {
-    hc_train_opts o;
-    train_opts_defaults(&o);
+    hc_trainer_options o;
+    trainer_options_defaults(&o);
     o.stack_text = "sgd / sgd(alpha=1e-3, clip=on)";
     o.batch = 32;
     o.quiet = 1;
@@ -72,7 +72,7 @@ static void make_templates(const char *dir)
 {
     hc_err e = {0};
     hc_trainer t;
-    hc_train_opts o = fuzz_opts();
+    hc_trainer_options o = fuzz_opts();
     snprintf(tmpl_ckpt, sizeof tmpl_ckpt, "%s/template-ckpt.h5", dir);
     snprintf(tmpl_metrics, sizeof tmpl_metrics, "%s/template-metrics.h5", dir);
     snprintf(tmpl_weights, sizeof tmpl_weights, "%s/template-weights.h5", dir);
@@ -108,7 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *dir = fuzz_tmpdir();
     snprintf(path, sizeof path, "%s/input.h5", dir);
     if (testdata_make(&ds, 64, 16, 2, 2, 10, 1)) abort();
-    hc_train_opts o = fuzz_opts();
+    hc_trainer_options o = fuzz_opts();
     if (trainer_init(&ref, &o, &ds, MPI_COMM_SELF, &e)) {
         fprintf(stderr, "fuzz_ckpt: %s\n", e.msg);
         abort();
@@ -409,7 +409,7 @@ static void run_readers(void)
 
     /* --resume, as trainer_init does it, then two steps on the loaded state */
     hc_trainer t;
-    hc_train_opts o = fuzz_opts();
+    hc_trainer_options o = fuzz_opts();
     o.resume_path = path;
     memset(&e, 0, sizeof e);
     rc = trainer_init(&t, &o, &ds, MPI_COMM_SELF, &e);

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     argv[argc] = NULL;
 
-    hc_train_opts o;
+    hc_trainer_options o;
     int help = -1;
     hc_err e = {0};
     hc_given given;

@@ -25,7 +25,7 @@ typedef struct {
 int cli_given(const void *given, const char *name);
 
 /* Parses argv[0..argc) (the words after "train"). Sets *help when --help was given. */
-int cli_parse_train(int argc, char **argv, hc_train_opts *o, hc_given *given, int *help,
+int cli_parse_train(int argc, char **argv, hc_trainer_options *o, hc_given *given, int *help,
                     hc_err *e);
 int cli_parse_eval(int argc, char **argv, hc_eval_opts *o, hc_given *given, int *help, hc_err *e);
 

@@ -13,7 +13,7 @@
  * --threads, --progress, --quiet, --data (whose contents' hash is checked once loaded),
  * --checkpoint and --metrics (a metrics file must carry the run's run_id). The strings
  * of o then point into rec. `ckpt` is the resumed file. */
-int run_resume_options(hc_train_opts *o, const hc_run_record *rec, const char *ckpt,
+int run_resume_options(hc_trainer_options *o, const hc_run_record *rec, const char *ckpt,
                        int (*given)(const void *ctx, const char *name), const void *ctx,
                        hc_err *e);
 
@@ -29,7 +29,7 @@ typedef struct {
     hc_file_lock checkpoint, metrics;
 } hc_run_locks;
 
-int run_files_open(hc_run_locks *l, const hc_train_opts *o, const char *run_id, int resuming,
+int run_files_open(hc_run_locks *l, const hc_trainer_options *o, const char *run_id, int resuming,
                    hc_err *e);
 void run_files_close(hc_run_locks *l);
 

@@ -47,14 +47,14 @@ void stack_format(const hc_stack_spec *spec, char *buf, size_t size);
 
 typedef struct {
     int n_hyper;
-    const char *const *names;   /* effective names (opt's) */
-    double *raw;                /* opt.raw */
+    const char *const *names;   /* effective names (optim's) */
+    double *raw;                /* optim.raw */
     double *grad;               /* dL/draw at this step, before clipping */
     double *clipped;            /* grad times the clip factor the level above applied */
     double *threshold;          /* the clip threshold theta used at this step */
     double *scale;              /* scratch: clip factors (n_hyper) */
     hc_clip clip;               /* clip state of THIS level's hypers (switch of level k+1) */
-    hc_optim opt;               /* level 1: updates the weights; level k: level k-1's raw */
+    hc_optim optim;             /* level 1: updates the weights; level k: level k-1's raw */
 } hc_level;
 
 typedef struct {

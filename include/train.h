@@ -53,7 +53,7 @@ typedef struct {
     size_t bucket_elems;        /* gradients per allreduce bucket; 0: HC_BUCKET_ELEMS */
     int reproducible;           /* --reproducible V: V virtual shards, the same bits on any
                                    number of ranks up to V (repro.h); 0: off */
-} hc_train_opts;
+} hc_trainer_options;
 
 /* Gradients per allreduce bucket by default: all of them, in one tuned blocking allreduce
  * after the backward. Measured on 2 ranks, buckets overlapped with the backward through
@@ -77,13 +77,13 @@ typedef struct {
 
 extern const char *const hc_phase_names[N_PHASES];
 
-void train_opts_defaults(hc_train_opts *o);
+void trainer_options_defaults(hc_trainer_options *o);
 /* Validate, then act: what can be checked before any file is read or written (the model
  * and data set names, the --normalize word, the stack), one line for the first problem. */
-int train_opts_check(const hc_train_opts *o, hc_err *e);
+int trainer_options_check(const hc_trainer_options *o, hc_err *e);
 
 typedef struct {
-    hc_train_opts opt;
+    hc_trainer_options opt;
     const hc_dataset *ds;       /* borrowed */
     hc_comm comm;
     hc_repro repro;             /* --reproducible only */
@@ -120,7 +120,7 @@ typedef struct {
 } hc_trainer;
 
 /* Builds everything for one run on communicator comm (collective). */
-int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, MPI_Comm comm,
+int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset *ds, MPI_Comm comm,
                  hc_err *e);
 void trainer_free(hc_trainer *t);
 

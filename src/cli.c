@@ -106,12 +106,12 @@ static int parse(const char *cmd, int argc, char **argv, const option *table, in
     return 0;
 }
 
-int cli_parse_train(int argc, char **argv, hc_train_opts *o, hc_given *given, int *help,
+int cli_parse_train(int argc, char **argv, hc_trainer_options *o, hc_given *given, int *help,
                     hc_err *e)
 {
     const char *resume_if = NULL;
     long bucket = 0;
-    train_opts_defaults(o);
+    trainer_options_defaults(o);
     o->data_path = HC_DEFAULT_DATA;
     *help = 0;
     const option table[] = {

@@ -51,14 +51,14 @@ static void print_start(const hc_trainer *t, int threads, const hc_data_share *s
 }
 
 /* Does the resume of o apply (--resume-if-exists with no file starts fresh)? */
-static int resuming(const hc_train_opts *o)
+static int resuming(const hc_trainer_options *o)
 {
     return o->resume_path && !(o->resume_if_exists && access(o->resume_path, F_OK) != 0);
 }
 
 static int cmd_train(int argc, char **argv, int rank, hc_err *e)
 {
-    hc_train_opts opt;
+    hc_trainer_options opt;
     hc_given given;
     hc_dataset ds = {0};
     hc_data_share share = {MPI_COMM_NULL, MPI_WIN_NULL, 1};
@@ -73,7 +73,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
         if (rank == 0) cli_train_help(stdout);
         return 0;
     }
-    if (train_opts_check(&opt, e)) return e->code;   /* before any file is touched */
+    if (trainer_options_check(&opt, e)) return e->code;   /* before any file is touched */
     int resume = resuming(&opt);
     if (resume && !runrec_read_file(opt.resume_path, "checkpoint", &prev, e))
         run_resume_options(&opt, &prev, opt.resume_path, cli_given, &given, e);

@@ -23,7 +23,7 @@ static int differs(const char *ckpt, const char *what, const char *theirs, const
                    "--max-steps, --threads, --progress, --quiet)", ckpt, what, theirs, mine);
 }
 
-int run_resume_options(hc_train_opts *o, const hc_run_record *rec, const char *ckpt,
+int run_resume_options(hc_trainer_options *o, const hc_run_record *rec, const char *ckpt,
                        int (*given)(const void *ctx, const char *name), const void *ctx,
                        hc_err *e)
 {
@@ -100,7 +100,7 @@ static int of_run(const char *path, const char *run_id)
     return same;
 }
 
-int run_files_open(hc_run_locks *l, const hc_train_opts *o, const char *run_id, int resuming,
+int run_files_open(hc_run_locks *l, const hc_trainer_options *o, const char *run_id, int resuming,
                    hc_err *e)
 {
     int ck_exists = 0, m_exists = 0;

@@ -19,7 +19,7 @@ static void level_free(hc_level *l)
 {
     free(l->grad); free(l->clipped); free(l->threshold); free(l->scale);
     clip_free(&l->clip);
-    optim_free(&l->opt);
+    optim_free(&l->optim);
     memset(l, 0, sizeof *l);
 }
 
@@ -41,15 +41,15 @@ static int level_init(hc_stack *s, int k, const hc_targets *weights, hc_err *e)
         size_t *bg = many ? many : begin;
         for (int h = 0; h <= b->n_hyper; h++) bg[h] = (size_t)h;
         below.begin = bg;
-        int rc = optim_init(&l->opt, spec->kind, spec->eff, spec->per_tensor, &below, 1, e);
+        int rc = optim_init(&l->optim, spec->kind, spec->eff, spec->per_tensor, &below, 1, e);
         free(many);
         if (rc) return rc;
-    } else if (optim_init(&l->opt, spec->kind, spec->eff, spec->per_tensor, weights, 0, e)) {
+    } else if (optim_init(&l->optim, spec->kind, spec->eff, spec->per_tensor, weights, 0, e)) {
         return e->code;
     }
-    l->n_hyper = l->opt.n_hyper;
-    l->names = (const char *const *)l->opt.names;
-    l->raw = l->opt.raw;
+    l->n_hyper = l->optim.n_hyper;
+    l->names = (const char *const *)l->optim.names;
+    l->raw = l->optim.raw;
     if (!(l->grad = zeros(l->n_hyper)) || !(l->clipped = zeros(l->n_hyper)) ||
         !(l->threshold = zeros(l->n_hyper)) || !(l->scale = zeros(l->n_hyper)) ||
         /* the top level's hypers are never updated: their clip only tracks norms */
@@ -102,19 +102,19 @@ void stack_free(hc_stack *s)
 
 double stack_effective(const hc_stack *s, int k, int h)
 {
-    return optim_effective(&s->level[k].opt, h);
+    return optim_effective(&s->level[k].optim, h);
 }
 
 void stack_local_hypergrads(const hc_stack *s, const hc_real *g, double *hg)
 {
-    optim_hypergrad(&s->level[0].opt, g, hg);
+    optim_hypergrad(&s->level[0].optim, g, hg);
 }
 
 void stack_hypergrads(hc_stack *s, const double *hg)
 {
     memcpy(s->level[0].grad, hg, (size_t)s->level[0].n_hyper * sizeof *hg);
     for (int k = 1; k < s->n_levels; k++)
-        optim_hypergrad_hyper(&s->level[k].opt, s->level[k - 1].grad, s->level[k].grad);
+        optim_hypergrad_hyper(&s->level[k].optim, s->level[k - 1].grad, s->level[k].grad);
     /* the top level has no updater: record its norms now (clipped = grad) */
     hc_level *top = &s->level[s->n_levels - 1];
     double *v = top->clipped;
@@ -125,14 +125,14 @@ void stack_hypergrads(hc_stack *s, const double *hg)
 void stack_update_level(hc_stack *s, int k)
 {
     hc_level *below = &s->level[k - 1];
-    optim_update_hyper(&s->level[k].opt, below->raw, below->grad, &below->clip, below->threshold,
+    optim_update_hyper(&s->level[k].optim, below->raw, below->grad, &below->clip, below->threshold,
                        below->scale);
     for (int h = 0; h < below->n_hyper; h++) below->clipped[h] = below->grad[h] * below->scale[h];
 }
 
 void stack_update_weights(hc_stack *s, hc_real *w, const hc_real *g)
 {
-    optim_update(&s->level[0].opt, w, g);
+    optim_update(&s->level[0].optim, w, g);
 }
 
 void stack_step(hc_stack *s, const double *hg, hc_real *w, const hc_real *g)
@@ -150,7 +150,7 @@ int stack_entries(const hc_stack *s, int k, hc_entry *out, int max)
     out[c++] = (hc_entry){"raw", l->raw, n, ENTRY_F64};
     out[c++] = (hc_entry){"clip_avg", l->clip.avg, n, ENTRY_F64};
     out[c++] = (hc_entry){"clip_steps", &l->clip.steps, 1, ENTRY_LONG};
-    return c + optim_entries(&l->opt, out + c, max - c);
+    return c + optim_entries(&l->optim, out + c, max - c);
 }
 
 int stack_check_counters(const hc_stack *s, long steps)

@@ -37,7 +37,7 @@ void trainer_catch_stop_signals(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
-void train_opts_defaults(hc_train_opts *o)
+void trainer_options_defaults(hc_trainer_options *o)
 {
     memset(o, 0, sizeof *o);
     o->model_name = model_desc(0)->name;   /* the first of model_list.h */
@@ -51,7 +51,7 @@ void train_opts_defaults(hc_train_opts *o)
     o->watchdog = HC_WATCHDOG_SECONDS;
 }
 
-int train_opts_check(const hc_train_opts *o, hc_err *e)
+int trainer_options_check(const hc_trainer_options *o, hc_err *e)
 {
     hc_stack_spec spec = {0};
     if (!model_find(o->model_name, e)) return e->code;
@@ -319,7 +319,7 @@ static int format_stack(hc_trainer *t, const hc_stack_spec *spec)
     }
 }
 
-int trainer_init(hc_trainer *t, const hc_train_opts *opt, const hc_dataset *ds, MPI_Comm comm,
+int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset *ds, MPI_Comm comm,
                  hc_err *e)
 {
     hc_stack_spec spec = {0};

@@ -8,9 +8,9 @@
 
 void fd_trainer(const fd_run *r, const char *stack, hc_trainer *t)
 {
-    hc_train_opts o;
+    hc_trainer_options o;
     hc_err e = {0};
-    train_opts_defaults(&o);
+    trainer_options_defaults(&o);
     if (r->model) o.model_name = r->model;
     o.stack_text = stack;
     o.batch = r->batch;

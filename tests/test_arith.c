@@ -138,8 +138,8 @@ static void levels_stay_float(void)
         double raw_before = s.level[0].raw[0];
         stack_step(&s, hg, w, grads[t % 3]);
         if (t == 2) {   /* D_alpha of level 2 is -b', the clipped momentum buffer it used */
-            float want = (float)raw_before - (float)(-s.level[1].opt.dD[0][0]) * (float)s.level[1].raw[0];
-            kappa_exact = s.level[0].raw[0] == (double)want && s.level[1].opt.dD[0][0] != 0;
+            float want = (float)raw_before - (float)(-s.level[1].optim.dD[0][0]) * (float)s.level[1].raw[0];
+            kappa_exact = s.level[0].raw[0] == (double)want && s.level[1].optim.dD[0][0] != 0;
         }
         for (int k = 0; k < s.n_levels; k++)
             for (int h = 0; h < s.level[k].n_hyper; h++) all_float &= is_float_value(s.level[k].raw[h]);

@@ -91,14 +91,14 @@ static void momentum_buffer(void)
     stack_hypergrads(&s, hg); stack_update_level(&s, 1);          /* step 1: g = 0 */
     hg[0] = 4;
     stack_hypergrads(&s, hg); stack_update_level(&s, 1);          /* b = 4 -> 2 */
-    ok(near(s.level[1].opt.dstate[0][0], 2) && near_hyper(s.level[0].raw[0], 0.01 - 0.2),
+    ok(near(s.level[1].optim.dstate[0][0], 2) && near_hyper(s.level[0].raw[0], 0.01 - 0.2),
        "step 2: buffer 4 clipped to theta 2 and stored; alpha = 0.01 - 0.1*2");
-    ok(near(s.level[1].opt.dD[0][0], -2) && s.level[1].opt.dD[1][0] == 0, "step 2: D = (-b', -kappa b_prev = 0)");
+    ok(near(s.level[1].optim.dD[0][0], -2) && s.level[1].optim.dD[1][0] == 0, "step 2: D = (-b', -kappa b_prev = 0)");
     stack_hypergrads(&s, hg); stack_update_level(&s, 1);          /* b = 0.5*2 + 4 = 5 */
-    ok(near(s.level[0].threshold[0], 7.0 / 3) && near(s.level[1].opt.dstate[0][0], 7.0 / 3),
+    ok(near(s.level[0].threshold[0], 7.0 / 3) && near(s.level[1].optim.dstate[0][0], 7.0 / 3),
        "step 3: b = 0.5*2 + 4 = 5 clipped to theta (1*2 + 5)/3 = 7/3, stored");
     ok(near(s.level[0].clipped[0], 4 * (7.0 / 3) / 5), "step 3: metrics' clipped = g times the factor");
-    ok(near_hyper(s.level[1].opt.dD[1][0], -0.2), "step 3: dh/dmu = -kappa * clipped b_prev = -0.2");
+    ok(near_hyper(s.level[1].optim.dD[1][0], -0.2), "step 3: dh/dmu = -kappa * clipped b_prev = -0.2");
     ok(near_hyper(s.level[0].raw[0], 0.01 - 0.2 - 0.1 * 7.0 / 3), "step 3: alpha updated with the clipped buffer");
     ok(s.level[0].grad[1] == 0 && s.level[0].raw[1] == 0, "SGD mu0 = 0: its mu stays exactly 0");
     stack_free(&s);

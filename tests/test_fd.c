@@ -34,7 +34,7 @@ static void every(const char *stack)
     fd_trainer(&run, stack, &t);
     for (int j = 0; j < t.stack.n_levels; j++)
         for (int h = 0; h < t.stack.level[j].n_hyper; h++) {
-            const hc_optim *o = &t.stack.level[j].opt;
+            const hc_optim *o = &t.stack.level[j].optim;
             if (o->live[o->per_tensor ? 0 : h]) check(stack, j, h, t.stack.level[j].names[h]);
             else check_zero(stack, j, h, t.stack.level[j].names[h]);
         }

@@ -118,9 +118,9 @@ static int one_run(const hc_dataset *ds, const char *dir, int run, double *loss,
 {
     char metrics[600], ckpt[600];
     int s = run % N_STACKS;
-    hc_train_opts o;
+    hc_trainer_options o;
     hc_trainer t;
-    train_opts_defaults(&o);
+    trainer_options_defaults(&o);
     snprintf(metrics, sizeof metrics, "%s/metrics%d.h5", dir, s);
     snprintf(ckpt, sizeof ckpt, "%s/ckpt%d.h5", dir, s);
     o.stack_text = stacks[s];

@@ -28,10 +28,10 @@ static void run(const char *stack, int p, trajectory *tr, int *bitwise_same)
     MPI_Comm_split(MPI_COMM_WORLD, wrank < p ? 0 : MPI_UNDEFINED, wrank, &comm);
     int same = 1;
     if (comm != MPI_COMM_NULL) {
-        hc_train_opts o;
+        hc_trainer_options o;
         hc_trainer t;
         hc_err e = {0};
-        train_opts_defaults(&o);
+        trainer_options_defaults(&o);
         o.stack_text = stack;
         o.batch = 32;
         o.seed = 5;

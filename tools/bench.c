@@ -112,8 +112,8 @@ static const char usage_text[] =
 /* Returns 0 to run, 1 after --help, 2 on a usage error. */
 static int parse_args(int argc, char **argv, bench_opts *o, int rank)
 {
-    hc_train_opts d;
-    train_opts_defaults(&d);
+    hc_trainer_options d;
+    trainer_options_defaults(&d);
     *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0, 0, 0, 0, d.watchdog};
     FILE *err = rank == 0 ? stderr : NULL;   /* one message per run, from rank 0 */
     for (int i = 1; i < argc; i++) {
@@ -549,9 +549,9 @@ static void print_json(const result *r)
 
 /* The trainer's options for a bench run (the batch is the caller's to set): no output,
  * as many epochs as any run needs. */
-static void trainer_opts_for(const bench_opts *o, hc_train_opts *opt)
+static void trainer_opts_for(const bench_opts *o, hc_trainer_options *opt)
 {
-    train_opts_defaults(opt);
+    trainer_options_defaults(opt);
     opt->stack_text = o->stack;
     opt->threads = o->threads;
     opt->quiet = 1;
@@ -611,7 +611,7 @@ static int scaling(const bench_opts *o, const hc_dataset *ds, const char *data_d
 {
     hc_trainer t[N_CONFIGS];
     int have[N_CONFIGS] = {0};
-    hc_train_opts opt;
+    hc_trainer_options opt;
     trainer_opts_for(o, &opt);
     int shard = shard_size(o->batch, rank, size);
     MPI_Comm comm[N_CONFIGS] = {MPI_COMM_SELF, MPI_COMM_WORLD, MPI_COMM_SELF};
@@ -743,7 +743,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         goto out;
     }
 
-    hc_train_opts opt;
+    hc_trainer_options opt;
     trainer_opts_for(o, &opt);
     /* --independent: this rank's shard of the global batch, trained alone */
     MPI_Comm comm = o->independent ? MPI_COMM_SELF : MPI_COMM_WORLD;

@@ -144,8 +144,8 @@ static int bench(const opts *o, hc_err *e)
         snprintf(desc, sizeof desc, "generated, CIFAR-10 shape");
     }
     if (rc) return rc;
-    hc_train_opts opt;
-    train_opts_defaults(&opt);
+    hc_trainer_options opt;
+    trainer_options_defaults(&opt);
     opt.model_name = "cnn";
     opt.stack_text = o->stack;
     opt.batch = o->batch;
