@@ -611,17 +611,12 @@ static herr_t print_other_child(hid_t root, const char *name, const H5L_info_t *
 
 /* ---- the file as a whole ---- */
 
-static int has_link(hid_t root, const char *name)
-{
-    return H5Lexists(root, name, H5P_DEFAULT) > 0;
-}
-
 static const char *kind_words(hid_t root)
 {
-    int model = has_link(root, "model");
-    if (model && (H5Aexists(root, "format") > 0 || has_link(root, "state")))
+    int model = h5_path_exists(root, "model") > 0;
+    if (model && (H5Aexists(root, "format") > 0 || h5_path_exists(root, "state") > 0))
         return "a checkpoint (model weights and training state, for --resume and eval)";
-    if (has_link(root, "steps"))
+    if (h5_path_exists(root, "steps") > 0)
         return "a metrics file (the per-step and per-epoch record of a training run)";
     if (model) return "a weights file (model parameters only, for --init)";
     return "an HDF5 file with no hyperclip model or metrics";
@@ -641,11 +636,11 @@ static int describe(hid_t root, const char *path, FILE *out, hc_err *e)
     if (print_attrs(root, out, "attributes:\n", "  ") < 0)
         return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read the root attributes", path);
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
-        if (has_link(root, sections[i].name) && sections[i].fn(root, out) < 0)
+        if (h5_path_exists(root, sections[i].name) > 0 && sections[i].fn(root, out) < 0)
             return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read /%s (damaged, or being written?)",
                            path, sections[i].name);
     for (size_t i = 0; i < sizeof described / sizeof *described; i++)
-        if (has_link(root, described[i])) {
+        if (h5_path_exists(root, described[i]) > 0) {
             if (describe_kinds(root, out) < 0)
                 return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read the datasets' "
                                "descriptions", path);
