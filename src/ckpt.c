@@ -54,7 +54,6 @@ static int put_array(hid_t g, const char *group, const char *name, hid_t type, c
     return rc < 0 ? -1 : 0;
 }
 
-
 static hid_t entry_type(hc_entry_type type)
 {
     return type == ENTRY_REAL ? H5T_REAL : type == ENTRY_F64 || type == ENTRY_DOUBLE
@@ -63,10 +62,14 @@ static hid_t entry_type(hc_entry_type type)
 
 static int is_scalar(hc_entry_type type) { return type == ENTRY_LONG || type == ENTRY_DOUBLE; }
 
-/* /<path>: the group's scalars as its attributes, its arrays as datasets, in order. */
+/* /<path> (made with any group above it not yet made): the group's scalars as its
+ * attributes, its arrays as datasets, in order. */
 static int write_group(hid_t f, const hc_entry_group *gr)
 {
-    hid_t g = H5Gcreate2(f, gr->path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t g = H5Gcreate2(f, gr->path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
     if (g < 0) return -1;
     int rc = 0;
     for (int i = 0; i < gr->n && !rc; i++) {
