@@ -1,4 +1,5 @@
-/* data.c - loading a data set folder, the pixel lookup table, and batch gathering. */
+/* data.c - the table of data formats: loading a data set folder by name or by detection,
+ * the readers' file lookup, and batch gathering (the lookup table: data_norm.c). */
 #include "data.h"
 #include "data_family.h"
 #include "files.h"
@@ -152,14 +153,7 @@ int dataset_find_file(const char *dir, const char *name, const char *hint, char 
                    dir, name, name, name, dir, hint, fetch_hint(fetch, sizeof fetch));
 }
 
-void dataset_set_unit_scale(hc_dataset *ds)
-{
-    for (int c = 0; c < 3; c++)
-        for (int p = 0; p < 256; p++) ds->lut[c][p] = (hc_real)p / (hc_real)255;
-    snprintf(ds->normalization, sizeof ds->normalization, "pixel/255");
-}
-
-/* True when lut is pixel / 255, computed as dataset_set_unit_scale does: then the
+/* True when lut is pixel / 255, computed as dataset_set_unit_scale (data_norm.c) does: then the
  * gather can convert instead of looking up, with the same bits. */
 static int lut_is_unit_scale(const hc_real *lut)
 {

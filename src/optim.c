@@ -1,5 +1,6 @@
-/* optim.c - the optimizer table, and what every optimizer shares: raw forms, state, D,
- * hypergradients, the checkpoint's view of the state. Nothing here knows a kind.
+/* optim.c - the optimizer table, and what every optimizer shares: state, D,
+ * hypergradients, the checkpoint's view of the state (the raw-form maps the kernels use:
+ * optim_maps.c). Nothing here knows a kind.
  *
  * Hyperparameters are hc_real values combined in hc_real, as the reference's float32
  * scalars are (hc_real.h); no FMA contraction, so that every operation rounds once as
@@ -14,27 +15,6 @@
 HC_TABLE_DEFINE(hc_optim_desc, optimizers, HC_OPTIMIZER_LIST, OPT_COUNT);
 
 const hc_optim_desc *optim_desc(hc_opt_kind kind) { return optimizers[kind]; }
-
-double squash01(double b) { return (hc_tanh((hc_real)b) + 1) / 2; }
-/* gdtuo's unclamp: z = 2 beta - 1, log((1 + z)/(1 - z)) / 2 */
-double unsquash01(double beta)
-{
-    hc_real z = (hc_real)beta * 2 - 1;
-    return hc_log((1 + z) / (1 - z)) / 2;
-}
-double dsquash01(double b) { hc_real t = hc_tanh((hc_real)b); return (1 - t * t) / 2; }
-
-hc_real hyper_pow(hc_real x, long n)
-{
-    /* PyTorch's pow by a scalar exponent: x*x and x*x*x for 2 and 3, else pow */
-    switch (n) {
-    case 0: return 1;
-    case 1: return x;
-    case 2: return x * x;
-    case 3: return x * x * x;
-    default: return HC_REAL_IS_DOUBLE ? pow(x, (double)n) : powf((float)x, (float)n);
-    }
-}
 
 static double to_raw(hc_key_map m, double eff)
 {
