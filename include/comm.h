@@ -12,6 +12,10 @@
  *                                       same order (last bucket first) on every rank
  *     comm_step_finish()                posts the rest and the double slots, waits for all
  *
+ * With one bucket (the default) nothing is posted during the backward: finish checks that
+ * every rank has arrived (empty messages, polled under the watchdog), then the slots and
+ * the gradient take Open MPI's tuned blocking allreduce.
+ *
  * The level-1 hypergradients are not sent: they are derived from the reduced gradient
  * (g . D with D the same on every rank), so the only doubles are the named slots below.
  * Every wait is a watchdog: a rank that does not join within watchdog_s seconds (stopped,
@@ -64,7 +68,7 @@ int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op o
                    const char *what, hc_err *e);
 
 /* The same, blocking, with Open MPI's tuned algorithms and no watchdog: for large
- * buffers right after a watched collective has shown that every rank is there (a
+ * buffers right after a watched wait has shown that every rank is there (a
  * non-blocking allreduce of a large buffer goes through libnbc, which progresses only
  * while polled and degrades badly on a busy node: docs/performance.md). */
 int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,

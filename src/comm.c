@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #define ROLL_CALL_TAG 7001
+#define ARRIVAL_TAG 7100        /* + the round */
 #define ROLL_CALL_GRACE 5.0     /* seconds the ranks still running wait for each other */
 
 static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MPI_FLOAT; }
@@ -189,20 +190,34 @@ static int wait_all(hc_comm *c, int n, MPI_Request *req, const char *what, hc_er
     }
 }
 
+/* The watchdog's arrival check after the backward, by dissemination: in round k each rank
+ * sends an empty message to rank + 2^k and waits for the one from rank - 2^k, so after
+ * ceil(log2 P) rounds every rank knows that all have arrived. Point-to-point, it costs
+ * two messages a round; a non-blocking collective in its place (libnbc builds a schedule
+ * for each call) cost about 0.02 ms a step here (docs/performance.md). A rank that does
+ * not arrive leaves every other one waiting in some round, polling: the roll call. */
+static int arrival_check(hc_comm *c, hc_err *e)
+{
+    int n_sent = 0;
+    for (long step = 1, k = 0; step < c->size; step <<= 1, k++) {
+        int to = (int)((c->rank + step) % c->size);
+        int from = (int)((c->rank - step + c->size) % c->size);
+        MPI_Irecv(NULL, 0, MPI_BYTE, from, ARRIVAL_TAG + (int)k, c->watch, &c->req[0]);
+        MPI_Isend(NULL, 0, MPI_BYTE, to, ARRIVAL_TAG + (int)k, c->watch, &c->req[1 + n_sent++]);
+        if (wait_all(c, 1, c->req, "the step's allreduce", e)) return e->code;
+    }
+    return wait_all(c, n_sent, c->req + 1, "the step's allreduce", e);
+}
+
 int comm_step_finish(hc_comm *c, hc_err *e)
 {
     if (c->size == 1) return 0;
     if (c->n_buckets == 1) {
-        /* No overlap: the slots' small allreduce shows every rank has arrived (under the
-         * watchdog), then the gradient takes Open MPI's tuned blocking allreduce. Without
-         * a watchdog both are blocking (the watched one costs a libnbc round trip). */
-        if (c->watchdog_s <= 0) {
-            if (comm_allreduce_blocking(c, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, e))
-                return e->code;
-            return comm_allreduce_bare(c, e);
-        }
-        MPI_Iallreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm, &c->req[0]);
-        if (wait_all(c, 1, c->req, "the step's allreduce", e)) return e->code;
+        /* No overlap: once every rank has arrived (the check polls under the watchdog),
+         * the slots and the gradient take Open MPI's tuned blocking allreduce. */
+        if (c->watchdog_s > 0 && arrival_check(c, e)) return e->code;
+        if (comm_allreduce_blocking(c, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, e))
+            return e->code;
         return comm_allreduce_bare(c, e);
     }
     while (c->posted < c->n_buckets) post_next(c);   /* whatever the backward did not report */
