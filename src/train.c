@@ -2,6 +2,7 @@
 #include "train.h"
 #include "score.h"
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,7 +256,8 @@ static int list_checkpoint_groups(hc_trainer *t)
 
 /* After a read: the position must be one this run can be at, the levels' counters
  * possible after it, and the data order (seed, shuffle) continues as the file's run had
- * it. A division, not epoch * steps_per_epoch: the file's epoch can be anything. */
+ * it. A division, not epoch * steps_per_epoch: the file's epoch can be anything; no run
+ * has more than INT_MAX epochs (--epochs is an int, and so are the metrics' counts). */
 static int check_position(hc_trainer *t, const hc_run_record *file, const char *path, hc_err *e)
 {
     const char *absent = file->seed < 0 ? "seed" : file->shuffle < 0 ? "shuffle" : NULL;
@@ -263,7 +265,7 @@ static int check_position(hc_trainer *t, const hc_run_record *file, const char *
         return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: has no attribute '%s' (not a "
                        "hyperclip checkpoint?)", path, absent);
     long spe = t->steps_per_epoch;
-    if (t->step < 0 || t->epoch < 0 || t->pos < 0 ||
+    if (t->step < 0 || t->epoch < 0 || t->pos < 0 || t->epoch > INT_MAX ||
         t->step / spe != t->epoch || t->step % spe != t->pos || t->epoch_samples < 0 ||
         t->epoch_samples > t->ds->train.n)
         return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: has inconsistent step counters", path);
