@@ -77,8 +77,20 @@ int stack_entries(const hc_stack *s, int k, hc_entry *out, int max);
 int stack_check_counters(const hc_stack *s, long steps);
 void stack_free(hc_stack *s);
 
-/* Effective value of hyperparameter h of level k (0-based level index). */
+/* ---- read-only views for the trainer's metrics, messages and checks ---- */
+
+int stack_n_levels(const hc_stack *s);
+int stack_n_hyper(const hc_stack *s, int k);                /* k: 0-based level index */
+const char *stack_hyper_name(const hc_stack *s, int k, int h);
+/* Effective value of hyperparameter h of level k. */
 double stack_effective(const hc_stack *s, int k, int h);
+/* Hyperparameter h of level k after the last step, as the metrics record it: its
+ * effective value, hypergradient, clipped hypergradient and the clip threshold. */
+void stack_hyper_metrics(const hc_stack *s, int k, int h, double out[4]);
+/* Level k's raw values (stack_n_hyper of them). */
+const double *stack_raw(const hc_stack *s, int k);
+/* 1, with "level K NAME" in what, when a raw value or hypergradient is not finite. */
+int stack_nonfinite_hyper(const hc_stack *s, char *what, size_t n);
 
 /* Level 1's local hypergradient shares g . D(h) (n = level[0].n_hyper values). */
 void stack_local_hypergrads(const hc_stack *s, const hc_real *g, double *hg);
@@ -90,6 +102,9 @@ void stack_hypergrads(hc_stack *s, const double *hg);
 /* Level k (0-based index >= 1) updates the raw hyperparameters of level k-1 with
  * their (momentum, clipped) gradients; records its D for the next step. */
 void stack_update_level(hc_stack *s, int k);
+
+/* Every level >= 2 updates the level below, top down (stack_update_level). */
+void stack_update_hypers(hc_stack *s);
 
 /* Level 1 updates the weights; records D for the next step. */
 void stack_update_weights(hc_stack *s, hc_real *w, const hc_real *g);

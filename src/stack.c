@@ -10,6 +10,8 @@
  * float32 scalars are; gradients stay double. */
 #pragma GCC optimize("fp-contract=off")   /* one rounding per operation, as PyTorch */
 #include "stack.h"
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,9 +102,34 @@ void stack_free(hc_stack *s)
     memset(s, 0, sizeof *s);
 }
 
+int stack_n_levels(const hc_stack *s) { return s->n_levels; }
+int stack_n_hyper(const hc_stack *s, int k) { return s->level[k].n_hyper; }
+const char *stack_hyper_name(const hc_stack *s, int k, int h) { return s->level[k].names[h]; }
+const double *stack_raw(const hc_stack *s, int k) { return s->level[k].raw; }
+
 double stack_effective(const hc_stack *s, int k, int h)
 {
     return optim_effective(&s->level[k].optim, h);
+}
+
+void stack_hyper_metrics(const hc_stack *s, int k, int h, double out[4])
+{
+    const hc_level *l = &s->level[k];
+    out[0] = stack_effective(s, k, h);
+    out[1] = l->grad[h];
+    out[2] = l->clipped[h];
+    out[3] = l->threshold[h];
+}
+
+int stack_nonfinite_hyper(const hc_stack *s, char *what, size_t n)
+{
+    for (int k = 0; k < s->n_levels; k++)
+        for (int h = 0; h < s->level[k].n_hyper; h++)
+            if (!isfinite(s->level[k].raw[h]) || !isfinite(s->level[k].grad[h])) {
+                snprintf(what, n, "level %d %s", k + 1, s->level[k].names[h]);
+                return 1;
+            }
+    return 0;
 }
 
 void stack_local_hypergrads(const hc_stack *s, const hc_real *g, double *hg)
@@ -130,6 +157,11 @@ void stack_update_level(hc_stack *s, int k)
     for (int h = 0; h < below->n_hyper; h++) below->clipped[h] = below->grad[h] * below->scale[h];
 }
 
+void stack_update_hypers(hc_stack *s)
+{
+    for (int k = s->n_levels - 1; k >= 1; k--) stack_update_level(s, k);
+}
+
 void stack_update_weights(hc_stack *s, hc_real *w, const hc_real *g)
 {
     optim_update(&s->level[0].optim, w, g);
@@ -138,7 +170,7 @@ void stack_update_weights(hc_stack *s, hc_real *w, const hc_real *g)
 void stack_step(hc_stack *s, const double *hg, hc_real *w, const hc_real *g)
 {
     stack_hypergrads(s, hg);
-    for (int k = s->n_levels - 1; k >= 1; k--) stack_update_level(s, k);
+    stack_update_hypers(s);
     stack_update_weights(s, w, g);
 }
 

@@ -72,18 +72,19 @@ static const char *const col_kinds[4] = {"value", "grad", "clipped", "threshold"
 
 static int make_columns(hc_trainer *t)
 {
+    const hc_stack *st = &t->stack;
     int n = 1;
-    for (int k = 0; k < t->stack.n_levels; k++) n += 4 * t->stack.level[k].n_hyper;
+    for (int k = 0; k < stack_n_levels(st); k++) n += 4 * stack_n_hyper(st, k);
     if (!(t->cols = calloc((size_t)n, sizeof *t->cols))) return -1;
     t->n_cols = n;
     t->cols[0] = strdup("steps/loss");
     int c = 1;
-    for (int k = 0; k < t->stack.n_levels; k++)
-        for (int h = 0; h < t->stack.level[k].n_hyper; h++)
+    for (int k = 0; k < stack_n_levels(st); k++)
+        for (int h = 0; h < stack_n_hyper(st, k); h++)
             for (int q = 0; q < 4; q++) {
                 char buf[96];
                 snprintf(buf, sizeof buf, "steps/level%d/%s/%s", k + 1,
-                         t->stack.level[k].names[h], col_kinds[q]);
+                         stack_hyper_name(st, k, h), col_kinds[q]);
                 t->cols[c++] = strdup(buf);
             }
     for (int i = 0; i < n; i++)
@@ -95,15 +96,9 @@ static void fill_row(const hc_trainer *t, double *row)
 {
     int c = 0;
     row[c++] = t->loss;
-    for (int k = 0; k < t->stack.n_levels; k++) {
-        const hc_level *l = &t->stack.level[k];
-        for (int h = 0; h < l->n_hyper; h++) {
-            row[c++] = stack_effective(&t->stack, k, h);
-            row[c++] = l->grad[h];
-            row[c++] = l->clipped[h];
-            row[c++] = l->threshold[h];
-        }
-    }
+    for (int k = 0; k < stack_n_levels(&t->stack); k++)
+        for (int h = 0; h < stack_n_hyper(&t->stack, k); h++, c += 4)
+            stack_hyper_metrics(&t->stack, k, h, row + c);
 }
 
 /* A resume continues the run's own metrics file, refused untouched when it is another
@@ -235,7 +230,7 @@ int trainer_write_checkpoint(const hc_trainer *t, const char *path, hc_err *e)
 
 static int list_checkpoint_groups(hc_trainer *t)
 {
-    int n = 1 + t->stack.n_levels;
+    int n = 1 + stack_n_levels(&t->stack);
     hc_entry_group *g = calloc((size_t)n, sizeof *g);
     if (!g) return -1;
     snprintf(g[0].path, sizeof g[0].path, "state");
@@ -245,7 +240,7 @@ static int list_checkpoint_groups(hc_trainer *t)
         {"epoch_samples", &t->epoch_samples, 1, ENTRY_LONG}};
     g[0].n = (int)(sizeof position / sizeof *position);
     memcpy(g[0].entry, position, sizeof position);
-    for (int k = 0; k < t->stack.n_levels; k++) {
+    for (int k = 0; k + 1 < n; k++) {
         snprintf(g[1 + k].path, sizeof g[1 + k].path, "state/level%d", k + 1);
         g[1 + k].n = stack_entries(&t->stack, k, g[1 + k].entry, HC_MAX_ENTRIES);
     }
@@ -376,7 +371,7 @@ int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset 
     t->y = malloc((size_t)max_batch * sizeof *t->y);
     t->order = malloc((size_t)ds->train.n * sizeof *t->order);
     t->index = malloc((size_t)max_batch * sizeof *t->index);
-    t->hypergrad = calloc((size_t)t->stack.level[0].n_hyper, sizeof *t->hypergrad);
+    t->hypergrad = calloc((size_t)stack_n_hyper(&t->stack, 0), sizeof *t->hypergrad);
     if (!t->param || !t->x || !t->y || !t->order || !t->index || !t->hypergrad || make_columns(t)) {
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the trainer");
         goto fail;
@@ -521,7 +516,7 @@ int trainer_step(hc_trainer *t, hc_err *e)
     if (trainer_gradients(t, e)) return e->code;
     phase(t, PHASE_HYPER);
     stack_hypergrads(&t->stack, t->hypergrad);
-    for (int k = t->stack.n_levels - 1; k >= 1; k--) stack_update_level(&t->stack, k);
+    stack_update_hypers(&t->stack);
     phase(t, PHASE_WEIGHTS);
     stack_update_weights(&t->stack, t->param, t->comm.grad);
     phase(t, PHASE_ADVANCE);
@@ -587,9 +582,8 @@ static void fmt_seconds(double s, char *buf, size_t n)
 
 static void print_hypers(const hc_trainer *t, FILE *f)
 {
-    const hc_level *l = &t->stack.level[0];
-    for (int h = 0; h < l->n_hyper; h++)
-        fprintf(f, "  %s %.4g", l->names[h], stack_effective(&t->stack, 0, h));
+    for (int h = 0; h < stack_n_hyper(&t->stack, 0); h++)
+        fprintf(f, "  %s %.4g", stack_hyper_name(&t->stack, 0, h), stack_effective(&t->stack, 0, h));
 }
 
 static void progress_bar(const hc_trainer *t, double started)
@@ -607,7 +601,7 @@ static void progress_bar(const hc_trainer *t, double started)
 static int weights_agree(hc_trainer *t, hc_err *e)
 {
     uint64_t sum = checksum64(t->param, t->model.n_params * sizeof *t->param);
-    sum ^= checksum64(t->stack.level[0].raw, (size_t)t->stack.level[0].n_hyper * sizeof(double));
+    sum ^= checksum64(stack_raw(&t->stack, 0), (size_t)stack_n_hyper(&t->stack, 0) * sizeof(double));
     return comm_check_identical(&t->comm, sum, "the weights", e);
 }
 
@@ -642,17 +636,6 @@ static int end_of_epoch(hc_trainer *t, int complete, double epoch_seconds, doubl
         t->epoch_samples = 0;
     }
     return comm_agree(&t->comm, e);
-}
-
-static int nonfinite_hyper(const hc_trainer *t, char *what, size_t n)
-{
-    for (int k = 0; k < t->stack.n_levels; k++)
-        for (int h = 0; h < t->stack.level[k].n_hyper; h++)
-            if (!isfinite(t->stack.level[k].raw[h]) || !isfinite(t->stack.level[k].grad[h])) {
-                snprintf(what, n, "level %d %s", k + 1, t->stack.level[k].names[h]);
-                return 1;
-            }
-    return 0;
 }
 
 static int all_finite(const hc_real *v, size_t n)
@@ -713,7 +696,7 @@ int trainer_run(hc_trainer *t, hc_err *e)
     }
     while (t->step < total) {
         if (trainer_step(t, e)) return e->code;
-        if (!first_bad[0] && nonfinite_hyper(t, first_bad, sizeof first_bad)) bad_step = t->step;
+        if (!first_bad[0] && stack_nonfinite_hyper(&t->stack, first_bad, sizeof first_bad)) bad_step = t->step;
         diverged = !isfinite(t->loss);           /* same value on every rank */
         int epoch_done = t->pos == 0;
         if (tty && !epoch_done && now() - last_bar > 0.25) {
