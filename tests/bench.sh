@@ -110,6 +110,26 @@ else
     echo "not ok $i - --scaling with --independent: got exit $got"; sed 's/^/# /' "$dir/e" | head -5
 fi
 
+# tools/scaling (the script that prints the scaling tables from bench runs): strong, weak
+# and the layouts at 2 cores, every rate positive, efficiency per core used (1 x 2 threads
+# once read 152%: the speed-up was divided by the ranks only)
+i=$((i + 1))
+SCALING=${SCALING:-$(dirname "$BENCH")/scaling}
+if [ ! -x /usr/bin/python3 ]; then
+    echo "ok $i - # SKIP tools/scaling needs python3 (tools/setup --tests installs it)"
+elif python3 "$SCALING" --ranks 2 --steps 10 --layouts --json "$dir/sc.json" >"$dir/sc" 2>&1 &&
+     [ "$(grep -c '^{' "$dir/sc.json")" -eq 6 ] &&
+     python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(not all(x["samples_per_s"] > 0 for x in r))' "$dir/sc.json" &&
+     grep -q '^MLP, strong scaling' "$dir/sc" && grep -q '^MLP, weak scaling' "$dir/sc" &&
+     awk '/^ranks x BLIS/ { on = 1 }
+          on && $1 == "mlp" && $2 == 1 && $4 == 2 { seen = 1; x = $7; e = $8; sub("x", "", x); sub("%", "", e)
+                                                   if ((e - 50 * x) ^ 2 > 1) bad = 1 }
+          END { exit !(seen && !bad) }' "$dir/sc"; then
+    echo "ok $i - tools/scaling on 2 ranks: strong, weak and layouts, 6 runs with positive rates, 1 x 2's efficiency its speed-up over 2 cores"
+else
+    echo "not ok $i - tools/scaling on 2 ranks"; sed 's/^/# /' "$dir/sc" | head -30
+fi
+
 # the readable table, and a clear usage error
 i=$((i + 1))
 if "$MPIRUN" -np 1 "$BENCH" --steps 2 --warmup 0 --stack 'sgd / sgd' >"$dir/table" 2>&1 &&
