@@ -303,4 +303,12 @@ t "table 2 dry run: 5 epochs, resume from the cell's checkpoint" \
   'grep "adam_sgd_a5e-3_clipoff_t3:" "$dir/dry.out" | grep -q -- "--epochs 5 --seed 3 .*--resume-if-exists [^ ]*/table2/adam_sgd_a5e-3_clipoff_t3.ckpt.h5"'
 t "table 2 dry run: writes nothing" '[ ! -e "$dir/paper" ]'
 t "table 2 dry run: says how many cells would run" 'grep -q "^dry run: 63 cell(s) would run, 0 complete" "$dir/dry.out"'
+# ---- a home matplotlib cannot write to (batch jobs, service users) ----------------------
+# was: a warning on stderr on every run ("Matplotlib created a temporary config/cache
+# directory ..."); now a private folder, removed at exit. HOME=/dev/null cannot hold a
+# folder even for root.
+mkdir -p "$dir/tmp"
+HOME=/dev/null XDG_CONFIG_HOME= MPLCONFIGDIR= TMPDIR="$dir/tmp" "$REPORT" --help >"$dir/home.out" 2>"$dir/home.err"; code=$?
+t "report with an unwritable home: exit 0 (got $code), nothing on stderr, no folder left" \
+  '[ $code -eq 0 ] && [ ! -s "$dir/home.err" ] && [ -z "$(ls -A "$dir/tmp")" ]'
 echo "1..$i"
