@@ -672,6 +672,43 @@ static void print_final(const hc_trainer *t, double test_error, double seconds)
     fflush(stdout);
 }
 
+/* How a run ended, said once: a stop by a signal (checkpoint written: exit 75 asks for a
+ * requeue), a divergence (the loss, or a hyperparameter or the weights under a finite
+ * loss, went non-finite), or the end; returns the exit code. */
+static int run_outcome(hc_trainer *t, int diverged, const char *first_bad, long bad_step,
+                       double test_error, double seconds, hc_err *e)
+{
+    if (t->stop_requested && !diverged) {
+        if (!t->opt.checkpoint_path)
+            return hc_fail(e, HC_ERR_RUNTIME, "stopped by a signal at step %ld; no --checkpoint was "
+                           "given, so this run cannot be resumed", t->step);
+        if (first_bad[0])
+            return hc_fail(e, HC_ERR_RUNTIME, "stopped by a signal at step %ld after %s became "
+                           "non-finite: the last good checkpoint was kept", t->step, first_bad);
+        if (t->comm.rank == 0) {
+            printf("stopped by a signal at step %ld: checkpoint %s written; exit %d asks for a "
+                   "requeue (resume with --resume %s)\n", t->step, t->opt.checkpoint_path,
+                   HC_EXIT_REQUEUE, t->opt.checkpoint_path);
+            fflush(stdout);
+        }
+        return HC_EXIT_REQUEUE;
+    }
+    /* a hyperparameter gone non-finite under a finite loss is a divergence too: its
+     * numbers are wrong, and no checkpoint was written after it (never silently) */
+    int bad_hyper = first_bad[0] && !diverged;
+    if (t->comm.rank == 0) {
+        if (diverged)
+            printf("diverged: the loss became non-finite at step %ld%s%s; stopped early\n",
+                   t->step, first_bad[0] ? ", first non-finite hyperparameter: " : "", first_bad);
+        if (bad_hyper)
+            printf("diverged: %s became non-finite by step %ld (the loss stayed finite)%s\n",
+                   first_bad, bad_step,
+                   t->opt.checkpoint_path ? "; no checkpoint was written after it" : "");
+        print_final(t, test_error, seconds);
+    }
+    return diverged || bad_hyper ? HC_EXIT_DIVERGED : HC_OK;
+}
+
 int trainer_run(hc_trainer *t, hc_err *e)
 {
     long total = (long)t->opt.epochs * t->steps_per_epoch;
@@ -731,33 +768,5 @@ int trainer_run(hc_trainer *t, hc_err *e)
     }
     if (t->have_metrics) metrics_flush(&t->metrics, e);
     if (comm_agree(&t->comm, e)) return e->code;
-    if (t->stop_requested && !diverged) {
-        if (!t->opt.checkpoint_path)
-            return hc_fail(e, HC_ERR_RUNTIME, "stopped by a signal at step %ld; no --checkpoint was "
-                           "given, so this run cannot be resumed", t->step);
-        if (first_bad[0])
-            return hc_fail(e, HC_ERR_RUNTIME, "stopped by a signal at step %ld after %s became "
-                           "non-finite: the last good checkpoint was kept", t->step, first_bad);
-        if (t->comm.rank == 0) {
-            printf("stopped by a signal at step %ld: checkpoint %s written; exit %d asks for a "
-                   "requeue (resume with --resume %s)\n", t->step, t->opt.checkpoint_path,
-                   HC_EXIT_REQUEUE, t->opt.checkpoint_path);
-            fflush(stdout);
-        }
-        return HC_EXIT_REQUEUE;
-    }
-    /* a hyperparameter gone non-finite under a finite loss is a divergence too: its
-     * numbers are wrong, and no checkpoint was written after it (never silently) */
-    int bad_hyper = first_bad[0] && !diverged;
-    if (t->comm.rank == 0) {
-        if (diverged)
-            printf("diverged: the loss became non-finite at step %ld%s%s; stopped early\n",
-                   t->step, first_bad[0] ? ", first non-finite hyperparameter: " : "", first_bad);
-        if (bad_hyper)
-            printf("diverged: %s became non-finite by step %ld (the loss stayed finite)%s\n",
-                   first_bad, bad_step,
-                   t->opt.checkpoint_path ? "; no checkpoint was written after it" : "");
-        print_final(t, test_error, now() - started);
-    }
-    return diverged || bad_hyper ? HC_EXIT_DIVERGED : HC_OK;
+    return run_outcome(t, diverged, first_bad, bad_step, test_error, now() - started, e);
 }
