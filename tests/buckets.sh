@@ -8,10 +8,7 @@
 # gradient, follow the same rules. A bad --bucket is a usage error.
 set -u
 . "$(dirname "$0")/tap_lib.sh"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-"$TESTBIN/gen_data" "$dir/mnist" --train 300 --test 100 --rows 12 --cols 12 >/dev/null
-"$TESTBIN/gen_cifar" "$dir/cifar" --train 150 --test 40 --seed 3 >/dev/null
+small_sets
 
 run() {  # name, ranks, data, model, bucket, steps
     "$MPIRUN" -np "$2" "$HYPERCLIP" train --data "$dir/$3" --model "$4" --bucket "$5" \

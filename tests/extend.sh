@@ -6,8 +6,6 @@
 set -u
 : "${srcdir:=.}"
 . "$srcdir/tests/tap_lib.sh"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
 doc=$srcdir/docs/architecture.md
 if ! command -v git >/dev/null || ! git -C "$srcdir" rev-parse >/dev/null 2>&1; then
     echo "1..0 # SKIP the tree is copied with git ls-files: no git checkout at $srcdir"; exit 0

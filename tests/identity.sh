@@ -21,8 +21,6 @@
 set -u
 . "$(dirname "$0")/tap_lib.sh"
 : "${srcdir:=.}"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
 same() { "$H5DIFF" "$1" "$2" "$3" "$3" >/dev/null 2>&1; }
 attr() { "$HYPERCLIP" info "$1" | sed -n "s/^  $2 = //p"; }   # a root attribute, as info shows it
 "$TESTBIN/gen_data" "$dir/data" --train 600 --test 100 --rows 12 --cols 12 >/dev/null

@@ -13,7 +13,6 @@
 # Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
 set -u
 . "$(dirname "$0")/tap_lib.sh"
-dir=$(mktemp -d)
 bg=
 cleanup() { [ -n "$bg" ] && kill -9 "$bg" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT

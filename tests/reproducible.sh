@@ -6,10 +6,7 @@
 # one clear usage error. (tests/multinode.sh checks the same across emulated nodes.)
 set -u
 . "$(dirname "$0")/tap_lib.sh"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-"$TESTBIN/gen_data" "$dir/mnist" --train 300 --test 100 --rows 12 --cols 12 >/dev/null
-"$TESTBIN/gen_cifar" "$dir/cifar" --train 150 --test 40 --seed 3 >/dev/null
+small_sets
 STACK='adam / sgd(alpha=1e-3, clip=on)'
 
 run() {  # name, ranks, data, model, steps, extra options...

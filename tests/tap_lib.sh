@@ -1,10 +1,19 @@
 # shellcheck shell=bash
 # tests/tap_lib.sh - what the shell tests of files and runs share (sourced): the MPI
-# environment for running as root, TAP points and the one-line-refusal check.
+# environment for running as root, the scratch folder $dir (removed at exit; a test with
+# more to clean sets its own trap), TAP points, the one-line-refusal check and the small
+# generated data sets of the rank tests.
 : "${MPIRUN:=mpirun}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}" "${H5DIFF:=h5diff}"
 export OMPI_ALLOW_RUN_AS_ROOT="${OMPI_ALLOW_RUN_AS_ROOT:-1}"
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}"
 export OMPI_MCA_rmaps_base_oversubscribe="${OMPI_MCA_rmaps_base_oversubscribe:-1}"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+# small_sets: $dir/mnist (300 + 100 samples of 12 x 12) and $dir/cifar (150 + 40)
+small_sets() {
+    "$TESTBIN/gen_data" "$dir/mnist" --train 300 --test 100 --rows 12 --cols 12 >/dev/null
+    "$TESTBIN/gen_cifar" "$dir/cifar" --train 150 --test 40 --seed 3 >/dev/null
+}
 i=0
 t() {  # description, shell condition, [file to show on failure]
     i=$((i + 1))
