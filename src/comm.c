@@ -18,6 +18,7 @@
 static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MPI_FLOAT; }
 
 static void alarm_init(const hc_comm *c);
+static void arm(const hc_comm *c, int on);
 
 int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, double watchdog_s,
               hc_err *e)
@@ -216,9 +217,12 @@ int comm_step_finish(hc_comm *c, hc_err *e)
         /* No overlap: once every rank has arrived (the check polls under the watchdog),
          * the slots and the gradient take Open MPI's tuned blocking allreduce. */
         if (c->watchdog_s > 0 && arrival_check(c, e)) return e->code;
-        if (comm_allreduce_blocking(c, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, e))
-            return e->code;
-        return comm_allreduce_bare(c, e);
+        arm(c, 1);                  /* one alarm over both collectives */
+        int rc = MPI_Allreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm);
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Allreduce(MPI_IN_PLACE, c->grad, (int)c->n_reals, real_type(), MPI_SUM, c->comm);
+        arm(c, 0);
+        return rc == MPI_SUCCESS ? 0 : hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed");
     }
     while (c->posted < c->n_buckets) post_next(c);   /* whatever the backward did not report */
     MPI_Iallreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm,

@@ -533,11 +533,9 @@ static int evaluate_reproducible(hc_trainer *t, const hc_split *split, double *s
     for (int c = first; c < end; c++) {
         int i = c * HC_REPRO_EVAL_CHUNK;
         int n = split->n - i < HC_REPRO_EVAL_CHUNK ? split->n - i : HC_REPRO_EVAL_CHUNK;
-        double loss = 0.0, correct = 0.0;
-        for (int j = 0; j < n; j++) t->index[j] = i + j;
-        dataset_gather(t->ds, split, t->index, n, t->x, t->y);
-        t->model.ops->eval_batch(&t->model, t->param, t->x, t->y, n, &loss, &correct);
-        repro_eval_record(&t->repro, c, loss, correct);
+        double chunk[2] = {0.0, 0.0};  /* one batch: the model holds >= HC_SCORE_CHUNK */
+        score_range(&t->model, t->param, t->ds, split, i, i + n, t->x, t->y, t->index, chunk);
+        repro_eval_record(&t->repro, c, chunk[0], chunk[1]);
     }
     return repro_eval_total(&t->repro, &t->comm, chunks, &sums[0], &sums[1], e);
 }
