@@ -33,6 +33,7 @@ enum { COMM_LOSS, COMM_STOP, COMM_SLOTS };
 
 #define HC_HOST_NAME 64
 #define HC_COMM_MAX_BUCKETS 64
+#define HC_COMM_MAX_SHARES 64   /* hypergradient shares summed under the sharded update */
 
 typedef struct {
     MPI_Comm comm;              /* not owned */
@@ -48,20 +49,46 @@ typedef struct {
     int posted;                 /* buckets posted this step, from the last one down */
     double watchdog_s;
     char (*host)[HC_HOST_NAME]; /* every rank's host, for messages */
+    /* the sharded update: each rank updates its part of the weights */
+    int sharded;
+    hc_real *reduced;           /* n_reals, 64-byte aligned: the summed gradient, this
+                                   rank's part filled by the reduce-scatter */
+    int *part_begin, *part_count;   /* size each: every rank's part of the weights */
+    double *shares;             /* size x HC_COMM_MAX_SHARES: every rank's shares */
 } hc_comm;
 
 /* Collective. bucket_elems 0: one bucket (one allreduce after the whole backward);
- * watchdog_s <= 0: wait forever. */
-int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, double watchdog_s,
-              hc_err *e);
+ * watchdog_s <= 0: wait forever. sharded (one bucket only): the sharded update below. */
+int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, int sharded,
+              double watchdog_s, hc_err *e);
 void comm_free(hc_comm *c);
 
 void comm_step_begin(hc_comm *c);
 void comm_grad_ready(hc_comm *c, size_t offset, size_t count);
 /* Moves the posted allreduces along (the backward calls it between long kernels). */
 void comm_progress(hc_comm *c);
-/* Sums grad and slot over all ranks, in place. */
+/* Sums grad and slot over all ranks, in place; sharded: the slots in place, the
+ * gradient's sum for this rank's part of the weights into comm_reduced_grad (a
+ * reduce-scatter: each rank receives 1/P of the bytes). */
 int comm_step_finish(hc_comm *c, hc_err *e);
+
+/* ---- the sharded update (ZeRO's stage 1): after the reduce-scatter each rank computes
+ * its part's hypergradient shares and updates its part of the weights; one small
+ * allgather sums the shares, one allgather of the weights makes them whole again. The
+ * same clip acts on the same sums on every rank: the shares are summed in rank order. */
+
+/* This rank's part [*lo, *hi) of the weights: all of them when not sharded. The parts
+ * begin at multiples of 16 values (64 bytes), so that every rank's loops run aligned. */
+void comm_weight_part(const hc_comm *c, size_t *lo, size_t *hi);
+/* The summed gradient the update reads: grad, or (sharded) the part reduced here. */
+const hc_real *comm_reduced_grad(const hc_comm *c);
+/* Sharded: v[0..n) becomes the sum over ranks of every rank's v, added in rank order
+ * (the same bits on every rank). n <= HC_COMM_MAX_SHARES. No-op when not sharded. */
+int comm_sum_shares(hc_comm *c, double *v, int n, hc_err *e);
+/* Sharded: every rank's part of w (n_reals values) to every rank. No-op when not sharded. */
+int comm_gather_weights(hc_comm *c, hc_real *w, hc_err *e);
+/* Sharded: every rank's part of v to rank 0 (the checkpoint's state). No-op otherwise. */
+int comm_gather_to_root(hc_comm *c, hc_real *v, hc_err *e);
 
 /* Any in-place allreduce of count elements, waited for under the watchdog. */
 int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,

@@ -86,6 +86,8 @@ struct hc_optim {
     double konst[HC_MAX_HYPER]; /* effective values of the constant keys */
     int live[HC_MAX_HYPER];     /* key's D is recorded (else its HG is exactly 0) */
     size_t n;                   /* targets */
+    size_t lo, hi;              /* the targets this instance updates: [0, n), or one rank's
+                                   part under the sharded update (optim_set_range) */
     int n_seg;
     size_t *seg;                /* n_seg + 1 offsets */
     long steps;                 /* updates done (Adam's n is steps after the update) */
@@ -104,10 +106,14 @@ int optim_init(hc_optim *o, hc_opt_kind kind, const double *eff, int per_tensor,
                const hc_targets *targets, int upper, hc_err *e);
 void optim_free(hc_optim *o);
 
+/* Level 1 under the sharded update: update() and optim_hypergrad() act on targets
+ * [lo, hi) only (this rank's part); the other targets' state and D are left as they are. */
+void optim_set_range(hc_optim *o, size_t lo, size_t hi);
+
 /* Effective value of raw hyperparameter h. */
 double optim_effective(const hc_optim *o, int h);
 
-/* Level 1: hg[h] = sum_i g_i D(h)_i in double (0 before the first update). */
+/* Level 1: hg[h] = sum_i g_i D(h)_i in double over the range (0 before the first update). */
 void optim_hypergrad(const hc_optim *o, const hc_real *g, double *hg);
 /* Levels >= 2: the same over the hyperparameters below, with their gradient g. */
 void optim_hypergrad_hyper(const hc_optim *o, const double *g, double *hg);

@@ -92,7 +92,11 @@ const double *stack_raw(const hc_stack *s, int k);
 /* 1, with "level K NAME" in what, when a raw value or hypergradient is not finite. */
 int stack_nonfinite_hyper(const hc_stack *s, char *what, size_t n);
 
-/* Level 1's local hypergradient shares g . D(h) (n = level[0].n_hyper values). */
+/* The sharded update: level 1 updates weights [lo, hi) only and computes its
+ * hypergradient shares over them (this rank's part; the others hold the rest). */
+void stack_set_weight_range(hc_stack *s, size_t lo, size_t hi);
+
+/* Level 1's hypergradient shares g . D(h) over its weights (n = level[0].n_hyper values). */
 void stack_local_hypergrads(const hc_stack *s, const hc_real *g, double *hg);
 
 /* Sets level 1's grad to hg (the allreduced shares) and computes every higher level's

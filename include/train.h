@@ -53,12 +53,18 @@ typedef struct {
     size_t bucket_elems;        /* gradients per allreduce bucket; 0: HC_BUCKET_ELEMS */
     int reproducible;           /* --reproducible V: V virtual shards, the same bits on any
                                    number of ranks up to V (repro.h); 0: off */
+    int sharded_update;         /* --sharded-update: 1 on, 0 off, -1 auto (HC_SHARD_MIN_PARAMS) */
 } hc_trainer_options;
 
 /* Gradients per allreduce bucket by default: all of them, in one tuned blocking allreduce
  * after the backward. Measured on 2 ranks, buckets overlapped with the backward through
  * non-blocking allreduces lost to it (docs/performance.md); --bucket N turns them on. */
 #define HC_BUCKET_ELEMS ((size_t)0)
+/* --sharded-update auto: on for models of at least this many weights, on more than one
+ * rank. The per-weight pass of a 1.6 M-weight model streams ~80 MB a step on every rank;
+ * sharding it costs a reduce-scatter and an allgather instead of one allreduce
+ * (docs/performance.md: measured on both models). */
+#define HC_SHARD_MIN_PARAMS ((size_t)500000)
 #define HC_WATCHDOG_SECONDS 45
 
 typedef enum {

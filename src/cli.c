@@ -8,7 +8,7 @@
 #include <string.h>
 
 typedef enum { ARG_STRING, ARG_INT, ARG_LONG, ARG_FLAG_OFF, ARG_FLAG_ON, ARG_CHOICE_PROGRESS,
-               ARG_HELP } arg_kind;
+               ARG_CHOICE_AUTO_ON_OFF, ARG_HELP } arg_kind;
 
 typedef struct {
     const char *name;       /* without the leading "--" */
@@ -52,6 +52,12 @@ static int apply(const option *o, const char *value, hc_err *e)
         else if (!strcmp(value, "never")) *(int *)o->target = 0;
         else if (!strcmp(value, "always")) *(int *)o->target = 1;
         else return hc_fail(e, HC_ERR_USAGE, "--progress expects auto, always or never, got '%.100s'", value);
+        return 0;
+    case ARG_CHOICE_AUTO_ON_OFF:
+        if (!strcmp(value, "auto")) *(int *)o->target = -1;
+        else if (!strcmp(value, "off")) *(int *)o->target = 0;
+        else if (!strcmp(value, "on")) *(int *)o->target = 1;
+        else return hc_fail(e, HC_ERR_USAGE, "--%s expects auto, on or off, got '%.100s'", o->name, value);
         return 0;
     case ARG_FLAG_OFF: *(int *)o->target = 0; return 0;
     case ARG_FLAG_ON: case ARG_HELP: *(int *)o->target = 1; return 0;
@@ -140,6 +146,7 @@ int cli_parse_train(int argc, char **argv, hc_trainer_options *o, hc_given *give
         {"watchdog", ARG_INT, &o->watchdog, 0, 7 * 24 * 3600},
         {"bucket", ARG_LONG, &bucket, 1, 1L << 30},
         {"reproducible", ARG_INT, &o->reproducible, 1, 4096},
+        {"sharded-update", ARG_CHOICE_AUTO_ON_OFF, &o->sharded_update, 0, 0},
         {"help", ARG_HELP, help, 0, 0},
     };
     if (parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), given, e))
@@ -251,6 +258,9 @@ void cli_train_help(FILE *f)
           "                      start during the backward [all: one allreduce after it]\n"
           "  --reproducible V    the same bits on any number of ranks up to V: the batch in V\n"
           "                      virtual shards, their gradients summed exactly (e.g. 16)\n"
+          "  --sharded-update WHEN  each rank updates 1/P of the weights (reduce-scatter,\n"
+          "                      update, allgather) instead of all of them: auto (models of\n"
+          "                      500k weights or more) | on | off [auto]\n"
           "  --watchdog SECONDS  a rank that does not join the step's allreduce for this long\n"
           "                      (stopped, hung) ends the job, naming it (exit 4); 0: wait\n"
           "                      forever [45]\n"

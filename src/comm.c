@@ -20,8 +20,37 @@ static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MP
 static void alarm_init(const hc_comm *c);
 static void arm(const hc_comm *c, int on);
 
-int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, double watchdog_s,
-              hc_err *e)
+/* Parts of n values for P ranks, each beginning at a multiple of 16 values. */
+static void set_parts(hc_comm *c)
+{
+    for (int r = 0; r < c->size; r++) {
+        size_t b = (c->n_reals * (size_t)r / (size_t)c->size) & ~(size_t)15;
+        size_t e = r + 1 == c->size ? c->n_reals
+                                    : (c->n_reals * (size_t)(r + 1) / (size_t)c->size) & ~(size_t)15;
+        c->part_begin[r] = (int)b;
+        c->part_count[r] = (int)(e - b);
+    }
+}
+
+static int init_sharded(hc_comm *c, hc_err *e)
+{
+    if (c->n_reals > (size_t)1 << 30)
+        return hc_fail(e, HC_ERR_RUNTIME, "the sharded update takes at most 2^30 weights");
+    size_t n = c->n_reals ? c->n_reals : 1, P = (size_t)c->size;
+    if (posix_memalign((void **)&c->reduced, 64, n * sizeof *c->reduced)) c->reduced = NULL;
+    c->part_begin = calloc(P, sizeof *c->part_begin);
+    c->part_count = calloc(P, sizeof *c->part_count);
+    c->shares = calloc(P * HC_COMM_MAX_SHARES, sizeof *c->shares);
+    if (!c->reduced || !c->part_begin || !c->part_count || !c->shares)
+        return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the sharded update");
+    memset(c->reduced, 0, c->n_reals * sizeof *c->reduced);
+    set_parts(c);
+    c->sharded = 1;
+    return 0;
+}
+
+int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, int sharded,
+              double watchdog_s, hc_err *e)
 {
     memset(c, 0, sizeof *c);
     c->comm = comm;
@@ -57,6 +86,7 @@ int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, do
     for (int r = 0; r < c->size; r++) c->host[r][HC_HOST_NAME - 1] = '\0';
     MPI_Comm_dup(comm, &c->watch);
     if (c->size > 1 && watchdog_s > 0) alarm_init(c);
+    if (sharded && c->size > 1 && c->n_buckets <= 1 && init_sharded(c, e)) return e->code;
     return 0;
 }
 
@@ -65,6 +95,10 @@ void comm_free(hc_comm *c)
     if (c->host && c->watch != MPI_COMM_NULL) MPI_Comm_free(&c->watch);   /* host: inited */
     free(c->grad);
     free(c->host);
+    free(c->reduced);
+    free(c->part_begin);
+    free(c->part_count);
+    free(c->shares);
     memset(c, 0, sizeof *c);
 }
 
@@ -219,15 +253,71 @@ int comm_step_finish(hc_comm *c, hc_err *e)
         if (c->watchdog_s > 0 && arrival_check(c, e)) return e->code;
         arm(c, 1);                  /* one alarm over both collectives */
         int rc = MPI_Allreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm);
-        if (rc == MPI_SUCCESS)
+        if (rc == MPI_SUCCESS && c->sharded)
+            rc = MPI_Reduce_scatter(c->grad, c->reduced + c->part_begin[c->rank], c->part_count,
+                                    real_type(), MPI_SUM, c->comm);
+        else if (rc == MPI_SUCCESS)
             rc = MPI_Allreduce(MPI_IN_PLACE, c->grad, (int)c->n_reals, real_type(), MPI_SUM, c->comm);
         arm(c, 0);
-        return rc == MPI_SUCCESS ? 0 : hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed");
+        return rc == MPI_SUCCESS ? 0 : hc_fail(e, HC_ERR_RUNTIME, "the gradient's reduction failed");
     }
     while (c->posted < c->n_buckets) post_next(c);   /* whatever the backward did not report */
     MPI_Iallreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm,
                    &c->req[c->posted]);
     return wait_all(c, c->posted + 1, c->req, "the step's allreduce", e);
+}
+
+/* ---- the sharded update ---- */
+
+void comm_weight_part(const hc_comm *c, size_t *lo, size_t *hi)
+{
+    *lo = c->sharded ? (size_t)c->part_begin[c->rank] : 0;
+    *hi = c->sharded ? *lo + (size_t)c->part_count[c->rank] : c->n_reals;
+}
+
+const hc_real *comm_reduced_grad(const hc_comm *c) { return c->sharded ? c->reduced : c->grad; }
+
+int comm_sum_shares(hc_comm *c, double *v, int n, hc_err *e)
+{
+    if (!c->sharded || n == 0) return 0;
+    if (n > HC_COMM_MAX_SHARES)
+        return hc_fail(e, HC_ERR_RUNTIME, "the sharded update sums at most %d shares, got %d",
+                       HC_COMM_MAX_SHARES, n);
+    arm(c, 1);
+    int rc = MPI_Allgather(v, n, MPI_DOUBLE, c->shares, n, MPI_DOUBLE, c->comm);
+    arm(c, 0);
+    if (rc != MPI_SUCCESS) return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allgather of the shares failed");
+    for (int h = 0; h < n; h++) {
+        double sum = 0.0;
+        for (int r = 0; r < c->size; r++) sum += c->shares[(size_t)r * (size_t)n + (size_t)h];
+        v[h] = sum;
+    }
+    return 0;
+}
+
+int comm_gather_weights(hc_comm *c, hc_real *w, hc_err *e)
+{
+    if (!c->sharded) return 0;
+    arm(c, 1);
+    int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, w, c->part_count, c->part_begin,
+                            real_type(), c->comm);
+    arm(c, 0);
+    return rc == MPI_SUCCESS ? 0 : hc_fail(e, HC_ERR_RUNTIME, "MPI_Allgatherv of the weights failed");
+}
+
+int comm_gather_to_root(hc_comm *c, hc_real *v, hc_err *e)
+{
+    if (!c->sharded) return 0;
+    int me = c->part_begin[c->rank], rc;
+    arm(c, 1);
+    if (c->rank == 0)
+        rc = MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, v, c->part_count, c->part_begin,
+                         real_type(), 0, c->comm);
+    else
+        rc = MPI_Gatherv(v + me, c->part_count[c->rank], real_type(), NULL, NULL, NULL,
+                         real_type(), 0, c->comm);
+    arm(c, 0);
+    return rc == MPI_SUCCESS ? 0 : hc_fail(e, HC_ERR_RUNTIME, "MPI_Gatherv of the state failed");
 }
 
 int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,

@@ -105,6 +105,8 @@ int optim_init(hc_optim *o, hc_opt_kind kind, const double *eff, int per_tensor,
     o->upper = upper;
     o->per_tensor = per_tensor;
     o->n = t->n;
+    o->lo = 0;
+    o->hi = t->n;
     o->n_seg = per_tensor ? t->n_seg : 1;
     int rc = !(o->seg = calloc((size_t)o->n_seg + 1, sizeof *o->seg));
     for (int s = 0; !rc && per_tensor && s <= t->n_seg; s++) o->seg[s] = t->begin[s];
@@ -124,6 +126,13 @@ void optim_free(hc_optim *o)
     for (int h = 0; o->names && h < o->n_hyper; h++) free(o->names[h]);
     free(o->names); free(o->raw); free(o->seg); free(o->work); free(o->tw); free(o->tg);
     memset(o, 0, sizeof *o);
+}
+
+void optim_set_range(hc_optim *o, size_t lo, size_t hi)
+{
+    o->lo = lo < o->n ? lo : o->n;
+    o->hi = hi < o->n ? hi : o->n;
+    if (o->hi < o->lo) o->hi = o->lo;
 }
 
 double optim_effective(const hc_optim *o, int h)
@@ -168,19 +177,23 @@ void optim_hypergrad(const hc_optim *o, const hc_real *g, double *hg)
 {
     for (int h = 0; h < o->n_hyper; h++) hg[h] = 0.0;
     if (o->steps == 0) return;                 /* w_1 has no history: D = 0 at step 1 */
+    const size_t lo = o->lo, hi = o->hi;
     if (o->per_tensor) {                       /* alpha_s moves slice s only */
-        for (int s = 0; s < o->n_seg; s++)
-            dots(g + o->seg[s], o->D[0] + o->seg[s], NULL, NULL, 1, o->seg[s + 1] - o->seg[s],
-                 &hg[s]);
+        for (int s = 0; s < o->n_seg; s++) {
+            size_t b = o->seg[s] > lo ? o->seg[s] : lo, e = o->seg[s + 1] < hi ? o->seg[s + 1] : hi;
+            if (b < e) dots(g + b, o->D[0] + b, NULL, NULL, 1, e - b, &hg[s]);
+        }
         return;
     }
     /* the recorded D come first (a key not recorded is SGD's mu without momentum) */
     int nD = 0;
     while (nD < o->n_hyper && o->D[nD]) nD++;
+    const hc_real *D0 = o->D[0] + lo, *D1 = nD > 1 ? o->D[1] + lo : NULL;
+    const hc_real *D2 = nD > 2 ? o->D[2] + lo : NULL;
     switch (nD) {
-    case 1: dots(g, o->D[0], NULL, NULL, 1, o->n, hg); break;
-    case 2: dots(g, o->D[0], o->D[1], NULL, 2, o->n, hg); break;
-    case 3: dots(g, o->D[0], o->D[1], o->D[2], 3, o->n, hg); break;
+    case 1: dots(g + lo, D0, NULL, NULL, 1, hi - lo, hg); break;
+    case 2: dots(g + lo, D0, D1, NULL, 2, hi - lo, hg); break;
+    case 3: dots(g + lo, D0, D1, D2, 3, hi - lo, hg); break;
     }
 }
 

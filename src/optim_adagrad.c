@@ -12,7 +12,7 @@ static void adagrad_update(hc_optim *o, hc_real *restrict w, const hc_real *rest
 {
     const hc_real alpha = (hc_real)o->raw[0], eps = (hc_real)EPS;
     hc_real *restrict G = o->state[0], *restrict D_alpha = o->D[0];
-    for (size_t i = 0; i < o->n; i++) {
+    for (size_t i = o->lo; i < o->hi; i++) {
         hc_real Gi = G[i] + g[i] * g[i];
         hc_real root = hc_sqrt(Gi + eps);
         G[i] = Gi;

@@ -37,7 +37,7 @@ static inline __attribute__((always_inline)) void adam_kernel(hc_optim *o, hc_re
     hc_real *restrict m = o->state[0], *restrict v = o->state[1];
     hc_real *restrict D_alpha = o->D[0], *restrict D_b1 = o->D[1], *restrict D_b2 = o->D[2];
 
-    for (size_t i = 0; i < o->n; i++) {
+    for (size_t i = o->lo; i < o->hi; i++) {
         hc_real gi = g[i], g2 = gi * gi, m_prev = m[i], v_prev = v[i];
         hc_real mi = beta1 * m_prev + c1 * gi, vi = beta2 * v_prev + c2 * gi * gi;
         hc_real mh = mi / bc1, vh = vi / bc2;

@@ -23,7 +23,7 @@ static inline __attribute__((always_inline)) void rmsprop_kernel(hc_optim *o, hc
     const hc_real half_alpha_chain = learn_gamma ? alpha * (hc_real)dsquash01(o->raw[1]) / 2 : 0;
     const hc_real eps = (hc_real)EPS;
     hc_real *restrict s = o->state[0], *restrict D_a = o->D[0], *restrict D_c = o->D[1];
-    for (size_t i = 0; i < o->n; i++) {
+    for (size_t i = o->lo; i < o->hi; i++) {
         hc_real gi = g[i], g2 = gi * gi, s_prev = s[i];
         hc_real si = gm * s_prev + one_minus_gm * g2, q = si + eps;
         hc_real root = hc_sqrt(q), r = 1 / root;

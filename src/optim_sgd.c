@@ -10,10 +10,13 @@
 #pragma GCC optimize("fp-contract=off")   /* one rounding per operation, as PyTorch */
 #include "optim.h"
 
+/* Targets [b, e) within this instance's range [lo, hi). */
 static void sgd_slice(hc_optim *o, size_t b, size_t e, hc_real alpha, hc_real *restrict w,
                       const hc_real *restrict g)
 {
     hc_real *restrict D_alpha = o->D[0];
+    if (b < o->lo) b = o->lo;
+    if (e > o->hi) e = o->hi;
     for (size_t i = b; i < e; i++) {
         D_alpha[i] = -g[i];
         w[i] -= alpha * g[i];
@@ -24,16 +27,16 @@ static void sgd_update(hc_optim *o, hc_real *restrict w, const hc_real *restrict
 {
     const hc_real alpha = (hc_real)o->raw[0], mu = (hc_real)(o->n_hyper > 1 ? o->raw[1] : 0);
     hc_real *restrict D_alpha = o->D[0];
-    const size_t n = o->n;
+    const size_t lo = o->lo, hi = o->hi;
 
     if (o->per_tensor) {
         for (int s = 0; s < o->n_seg; s++)
             sgd_slice(o, o->seg[s], o->seg[s + 1], (hc_real)o->raw[s], w, g);
     } else if (!o->live[1]) {
-        sgd_slice(o, 0, n, alpha, w, g);
+        sgd_slice(o, lo, hi, alpha, w, g);
     } else if (o->steps == 0) {
         hc_real *restrict b = o->state[0], *restrict D_mu = o->D[1];
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             b[i] = g[i];
             D_alpha[i] = -g[i];
             D_mu[i] = 0;
@@ -41,7 +44,7 @@ static void sgd_update(hc_optim *o, hc_real *restrict w, const hc_real *restrict
         }
     } else {
         hc_real *restrict b = o->state[0], *restrict D_mu = o->D[1];
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             hc_real b_prev = b[i], bi = mu * b_prev + g[i];
             b[i] = bi;
             D_alpha[i] = -bi;

@@ -162,6 +162,11 @@ void stack_update_hypers(hc_stack *s)
     for (int k = s->n_levels - 1; k >= 1; k--) stack_update_level(s, k);
 }
 
+void stack_set_weight_range(hc_stack *s, size_t lo, size_t hi)
+{
+    optim_set_range(&s->level[0].optim, lo, hi);
+}
+
 void stack_update_weights(hc_stack *s, hc_real *w, const hc_real *g)
 {
     optim_update(&s->level[0].optim, w, g);

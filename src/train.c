@@ -50,6 +50,7 @@ void trainer_options_defaults(hc_trainer_options *o)
     o->threads = 1;
     o->progress = -1;
     o->watchdog = HC_WATCHDOG_SECONDS;
+    o->sharded_update = -1;
 }
 
 int trainer_options_check(const hc_trainer_options *o, hc_err *e)
@@ -60,6 +61,10 @@ int trainer_options_check(const hc_trainer_options *o, hc_err *e)
     if (dataset_check_normalization(o->normalize, e)) return e->code;
     if (stack_parse(o->stack_text, &spec, e)) return e->code;
     stack_spec_free(&spec);
+    if (o->sharded_update > 0 && (o->reproducible || o->bucket_elems))
+        return hc_fail(e, HC_ERR_USAGE, "--sharded-update on cannot be combined with %s",
+                       o->reproducible ? "--reproducible (whose sums are its own)"
+                                       : "--bucket (the sharded update reduces the gradient in one piece)");
     return 0;
 }
 
@@ -157,6 +162,14 @@ static int reproducible_init(hc_trainer *t, hc_err *e)
     int most = t->ds->train.n > t->ds->test.n ? t->ds->train.n : t->ds->test.n;
     return repro_init(&t->repro, t->opt.reproducible, t->comm.rank, t->comm.size,
                       t->model.n_params, t->model.n_tensors, seg, most, e);
+}
+
+/* --sharded-update: on when asked, or (auto) for a large model on more than one rank;
+ * never with --reproducible or --bucket (trainer_options_check refuses "on" with them). */
+static int use_sharded_update(const hc_trainer_options *o, size_t n_params, int size)
+{
+    if (size == 1 || o->reproducible || o->bucket_elems) return 0;
+    return o->sharded_update > 0 || (o->sharded_update < 0 && n_params >= HC_SHARD_MIN_PARAMS);
 }
 
 /* The model's backward announces finished gradients to the allreduce. */
@@ -353,7 +366,15 @@ int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset 
         goto fail;
     }
     size_t bucket = opt->bucket_elems ? opt->bucket_elems : HC_BUCKET_ELEMS;   /* 0: one */
-    if (comm_init(&t->comm, comm, t->model.n_params, bucket, opt->watchdog, e)) goto fail;
+    if (opt->sharded_update > 0 && (opt->reproducible || opt->bucket_elems)) {
+        trainer_options_check(opt, e);
+        goto fail;
+    }
+    int sharded = use_sharded_update(opt, t->model.n_params, size);
+    if (comm_init(&t->comm, comm, t->model.n_params, bucket, sharded, opt->watchdog, e)) goto fail;
+    size_t part_lo, part_hi;
+    comm_weight_part(&t->comm, &part_lo, &part_hi);
+    stack_set_weight_range(&t->stack, part_lo, part_hi);
     if (opt->reproducible) {
         if (reproducible_init(t, e)) goto fail;
     } else {
@@ -485,8 +506,8 @@ int trainer_gradients(hc_trainer *t, hc_err *e)
     t->loss = t->comm.slot[COMM_LOSS];
     t->stop_requested = t->comm.slot[COMM_STOP] > 0;   /* the same on every rank */
     phase(t, PHASE_HYPERGRAD);
-    stack_local_hypergrads(&t->stack, t->comm.grad, t->hypergrad);
-    return 0;
+    stack_local_hypergrads(&t->stack, comm_reduced_grad(&t->comm), t->hypergrad);
+    return comm_sum_shares(&t->comm, t->hypergrad, stack_n_hyper(&t->stack, 0), e);   /* sharded */
 }
 
 const double *trainer_hypergrads(const hc_trainer *t) { return t->hypergrad; }
@@ -518,7 +539,9 @@ int trainer_step(hc_trainer *t, hc_err *e)
     stack_hypergrads(&t->stack, t->hypergrad);
     stack_update_hypers(&t->stack);
     phase(t, PHASE_WEIGHTS);
-    stack_update_weights(&t->stack, t->param, t->comm.grad);
+    stack_update_weights(&t->stack, t->param, comm_reduced_grad(&t->comm));
+    phase(t, PHASE_COMM);
+    if (comm_gather_weights(&t->comm, t->param, e)) return e->code;   /* sharded */
     phase(t, PHASE_ADVANCE);
     int rc = trainer_advance(t, e);
     phase(t, N_PHASES);
@@ -643,6 +666,20 @@ static int all_finite(const hc_real *v, size_t n)
     return ok;
 }
 
+/* Sharded update: level 1's per-weight arrays (state, D) are whole on rank 0 only after
+ * every rank's part is gathered there; the checkpoint writes them. */
+static int gather_weight_state(hc_trainer *t, hc_err *e)
+{
+    const hc_entry_group *level1 = &t->ckpt_group[1];
+    for (int i = 0; i < level1->n; i++) {
+        const hc_entry *en = &level1->entry[i];
+        if (en->type == ENTRY_REAL && en->count == t->model.n_params &&
+            comm_gather_to_root(&t->comm, en->ptr, e))
+            return e->code;
+    }
+    return 0;
+}
+
 /* Metrics first, then the checkpoint: a metrics file never lacks a checkpointed step.
  * Weights gone non-finite (the loss follows a step later) never replace a good
  * checkpoint; every rank holds the same weights, so all skip together. */
@@ -650,6 +687,7 @@ static int checkpoint(hc_trainer *t, hc_err *e)
 {
     if (!t->opt.checkpoint_path || !all_finite(t->param, t->model.n_params)) return 0;
     double started = now();
+    if (gather_weight_state(t, e)) return e->code;
     if (t->comm.rank == 0 && !(t->have_metrics && metrics_flush(&t->metrics, e)))
         trainer_write_checkpoint(t, t->opt.checkpoint_path, e);
     t->ckpt_seconds += now() - started;

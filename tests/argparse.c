@@ -1,6 +1,7 @@
 /* argparse.c - see argparse.h. */
 #include "argparse.h"
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 
 int arg_usage(FILE *f, const char *text, int status)
@@ -40,4 +41,15 @@ int arg_int(FILE *err, const char *prog, const char *opt, const char *s, int lo,
     if (arg_long(err, prog, opt, s, lo, hi, &v)) return -1;
     *out = (int)v;
     return 0;
+}
+
+int arg_auto_on_off(FILE *err, const char *prog, const char *opt, const char *s, int *out)
+{
+    if (arg_value(err, prog, opt, s)) return -1;
+    if (!strcmp(s, "auto") || !strcmp(s, "on") || !strcmp(s, "off")) {
+        *out = s[1] == 'u' ? -1 : s[1] == 'n';
+        return 0;
+    }
+    if (err) fprintf(err, "%s: %s needs auto, on or off, got '%s'\n", prog, opt, s);
+    return -1;
 }

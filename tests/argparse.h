@@ -22,5 +22,7 @@ int arg_long(FILE *err, const char *prog, const char *opt, const char *s, long l
 /* arg_long for an int. */
 int arg_int(FILE *err, const char *prog, const char *opt, const char *s, int lo, int hi,
             int *out);
+/* s is auto, on or off: *out = -1, 1 or 0 (the trainer's switches). */
+int arg_auto_on_off(FILE *err, const char *prog, const char *opt, const char *s, int *out);
 
 #endif

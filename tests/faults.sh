@@ -9,10 +9,11 @@
 #       temporary file left, and the error comes before the first step;
 #   (d) a non-finite loss under mpirun -np 2: exit 3, the step and the hyperparameter that
 #       went first, metrics saved, and the last checkpoint kept is a good one;
-#   (e) a stalled rank (SIGSTOP: alive, silent) under the watchdog, 2 and 3 ranks: the job
-#       ends within the limit plus the roll call, exit 4, one message naming the rank and
-#       its host, no rank left (the stopped one included), the checkpoint resumes; and a
-#       rank stopped inside the blocking gradient allreduce itself (held there by gdb).
+#   (e) a stalled rank (SIGSTOP: alive, silent) under the watchdog, 2 and 3 ranks (and 3
+#       with the sharded update): the job ends within the limit plus the roll call, exit
+#       4, one message naming the rank and its host, no rank left (the stopped one
+#       included), the checkpoint resumes; and a rank stopped inside the blocking gradient
+#       allreduce itself (held there by gdb).
 # Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
 set -u
 : "${MPIRUN:=mpirun}" "${TESTBIN:=tests}" "${HYPERCLIP:=./hyperclip}"
@@ -174,10 +175,11 @@ t "non-finite loss with adam at level 1: exit 3 and names the hyperparameter (ex
 
 # ---- (e) a stalled rank: SIGSTOP, the watchdog names it and ends the job ----
 host=$(hostname)
-stall() {  # ranks, victim
+stall() {  # ranks, victim, extra options...
     local ck=$dir/stall$1-$2/ck.h5 out=$dir/stall$1-$2.out start pid code took left step
+    local tag="rank $2 of $1${3:+ (${*:3})}"
     mkdir -p "$dir/stall$1-$2"
-    timeout 120 "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" --watchdog 3 --checkpoint "$ck" \
+    timeout 120 "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" "${@:3}" --watchdog 3 --checkpoint "$ck" \
         --checkpoint-every 10 > "$out" 2>&1 &
     local job_pid=$!
     for _ in $(seq 1200); do [ -e "$ck" ] && break; sleep 0.05; done
@@ -189,22 +191,23 @@ stall() {  # ranks, victim
     took=$(( $(now_ms) - start ))
     left=$(ranks_of "$ck")
     s_out=$out s_code=$code s_took=$took s_pid=$pid s_victim=$2 s_left=$left
-    t "SIGSTOP of rank $2 of $1 (pid ${pid:-none found}), --watchdog 3: the job ends in ${took} ms (< 30 s) with exit 4 (got $code)" \
+    t "SIGSTOP of $tag (pid ${pid:-none found}), --watchdog 3: the job ends in ${took} ms (< 30 s) with exit 4 (got $code)" \
       '[ -n "$s_pid" ] && [ $s_took -lt 30000 ] && [ $s_code -eq 4 ]' "$out"
     # (or, when the stop fell inside the gradient allreduce itself, ~0.1 ms a step, the
     # alarm of a rank waiting in it: it cannot name the stopped one)
-    t "SIGSTOP of rank $2 of $1: exactly one error line, naming rank $2 and its host ($host)" \
+    t "SIGSTOP of $tag: exactly one error line, naming rank $2 and its host ($host)" \
       '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qE "rank $s_victim on $host has not joined|on $host waited [0-9]+ s inside the gradient allreduce"' "$out"
-    t "SIGSTOP of rank $2 of $1: no rank left running, the stopped one included${left:+ (left: $left)}" '[ -z "$s_left" ]'
+    t "SIGSTOP of $tag: no rank left running, the stopped one included${left:+ (left: $left)}" '[ -z "$s_left" ]'
     [ -n "$left" ] && kill -9 $left 2>/dev/null
-    "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" --max-steps 400 --resume "$ck" > "$dir/stall-resume.out" 2>&1; code=$?
+    "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" "${@:3}" --max-steps 400 --resume "$ck" > "$dir/stall-resume.out" 2>&1; code=$?
     step=$(sed -n 's/^resumed from .* at step \([0-9]*\).*/\1/p' "$dir/stall-resume.out")
     s_code=$code s_step=$step
-    t "SIGSTOP of rank $2 of $1: the last checkpoint (step ${step:-?}) resumes (exit $code)" \
+    t "SIGSTOP of $tag: the last checkpoint (step ${step:-?}) resumes (exit $code)" \
       '[ $s_code -eq 0 ] && [ -n "$s_step" ] && [ "$s_step" -gt 0 ]' "$dir/stall-resume.out"
 }
 stall 2 1
 stall 3 0
+stall 3 1 --sharded-update on   # its shares' and weights' allgathers wait under the alarm
 
 # A rank stopped inside the blocking gradient allreduce itself (gdb holds rank 1 at the
 # call's entry, then stops it): the ranks waiting in the collective cannot poll; their

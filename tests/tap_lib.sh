@@ -7,8 +7,9 @@
 export OMPI_ALLOW_RUN_AS_ROOT="${OMPI_ALLOW_RUN_AS_ROOT:-1}"
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}"
 export OMPI_MCA_rmaps_base_oversubscribe="${OMPI_MCA_rmaps_base_oversubscribe:-1}"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+# KEEP_DIR=FOLDER (an empty one): the scratch goes there and stays, to look at after a failure
+dir=${KEEP_DIR:-$(mktemp -d)}
+[ -n "${KEEP_DIR:-}" ] || trap 'rm -rf "$dir"' EXIT
 # small_sets: $dir/mnist (300 + 100 samples of 12 x 12) and $dir/cifar (150 + 40)
 small_sets() {
     "$TESTBIN/gen_data" "$dir/mnist" --train 300 --test 100 --rows 12 --cols 12 >/dev/null

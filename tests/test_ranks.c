@@ -2,8 +2,9 @@
  *
  * The same run on 1, 2 and 3 ranks (sub-communicators of the 3): after 50 steps the loss
  * and every hyperparameter of every step agree to 1e-5 relative, and within each run the
- * ranks' weights and hyperparameters are bitwise equal. The data have 300 samples and a
- * batch of 32, so every epoch ends with a smaller batch of 12. */
+ * ranks' weights and hyperparameters are bitwise equal; the same with the sharded update
+ * (each rank updates its part of the weights, whose parts cut through the tensors). The
+ * data have 300 samples and a batch of 32, so every epoch ends with a smaller batch of 12. */
 #include <math.h>
 #include <mpi.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ typedef struct { int n; double v[MAX_SERIES][STEPS]; } trajectory;
 static hc_dataset ds;
 
 /* Runs on the first p ranks of the world; fills tr on world rank 0. */
-static void run(const char *stack, int p, trajectory *tr, int *bitwise_same)
+static void run(const char *stack, int p, int sharded, trajectory *tr, int *bitwise_same)
 {
     int wrank;
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
@@ -36,7 +37,9 @@ static void run(const char *stack, int p, trajectory *tr, int *bitwise_same)
         o.batch = 32;
         o.seed = 5;
         o.quiet = 1;
+        o.sharded_update = sharded;
         if (trainer_init(&t, &o, &ds, comm, &e)) { diag("rank %d: %s", wrank, e.msg); MPI_Abort(MPI_COMM_WORLD, 1); }
+        if (t.comm.sharded != (sharded && p > 1)) { diag("sharded update not as asked"); MPI_Abort(MPI_COMM_WORLD, 1); }
         for (int s = 0; s < STEPS; s++) {
             if (trainer_step(&t, &e)) { diag("%s", e.msg); MPI_Abort(MPI_COMM_WORLD, 1); }
             int c = 0;
@@ -78,10 +81,11 @@ static double max_rel(const trajectory *a, const trajectory *b)
 
 static void invariance(const char *stack)
 {
-    static trajectory tr[4];
-    int rank, same[4];
+    static trajectory tr[6];
+    int rank, same[6];
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    for (int p = 1; p <= 3; p++) run(stack, p, &tr[p], &same[p]);
+    for (int p = 1; p <= 3; p++) run(stack, p, 0, &tr[p], &same[p]);
+    for (int p = 2; p <= 3; p++) run(stack, p, 1, &tr[p + 2], &same[p + 2]);
     if (rank != 0) return;
     double moved = fabs(tr[1].v[1][STEPS - 1] - tr[1].v[1][0]) / fabs(tr[1].v[1][0]);
     ok(moved > 1e-6 && tr[1].v[0][STEPS - 1] < tr[1].v[0][0],
@@ -92,6 +96,10 @@ static void invariance(const char *stack)
         ok(r < 1e-5, "%s: %d ranks vs 1, %d steps: loss and every hyperparameter within %.1e rel",
            stack, p, STEPS, r);
         ok(same[p], "%s: %d ranks: weights and hyperparameters bitwise equal across ranks", stack, p);
+        r = max_rel(&tr[1], &tr[p + 2]);
+        ok(r < 1e-5, "%s: %d ranks, sharded update, vs 1 rank: within %.1e rel", stack, p, r);
+        ok(same[p + 2], "%s: %d ranks, sharded update: weights and hyperparameters bitwise equal "
+           "across ranks", stack, p);
     }
 }
 
@@ -117,6 +125,8 @@ int main(int argc, char **argv)
     invariance("rmsprop(alpha=1e-3) / adagrad(alpha=1e-4) / sgd(alpha=1e-4)");
     invariance("adam_baydin / sgd(alpha=1e-3)");
     invariance("sgd(alpha=0.05, per_tensor=on) / sgd(alpha=1e-3)");
+    invariance("sgd(alpha=0.05, mu=0.9) / sgd(alpha=1e-3)");
+    invariance("rmsprop_alpha(alpha=1e-3) / sgd(alpha=1e-4)");
     dataset_free(&ds);
     int code = rank == 0 ? tap_done() : 0;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);

@@ -99,12 +99,13 @@ typedef struct {
     const char *data, *stack;
     int batch, steps, warmup, threads, json, independent, scaling, private_data;
     long bucket;
-    int reproducible, watchdog;
+    int reproducible, watchdog, sharded_update;
 } bench_opts;
 
 static const char usage_text[] =
     "usage: mpirun -np P tools/bench [--data DIR] [--stack SPEC] [--batch B] "
     "[--steps N] [--warmup W] [--threads T] [--bucket N] [--reproducible V] [--watchdog S] "
+    "[--sharded-update auto|on|off] "
     "[--independent | --scaling] [--private-data] [--json]\n"
     "  defaults: generated MNIST-shaped data, the trainer's default stack, "
     "--batch 256 --steps 200 --warmup 20 --threads 1, the trainer's bucket size\n";
@@ -114,7 +115,8 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
 {
     hc_trainer_options d;
     trainer_options_defaults(&d);
-    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0, 0, 0, 0, d.watchdog};
+    *o = (bench_opts){NULL, d.stack_text, 256, 200, 20, 1, 0, 0, 0, 0, 0, 0, d.watchdog,
+                      d.sharded_update};
     FILE *err = rank == 0 ? stderr : NULL;   /* one message per run, from rank 0 */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -136,6 +138,8 @@ static int parse_args(int argc, char **argv, bench_opts *o, int rank)
         else if (!strcmp(a, "--threads")) rc = arg_int(err, "bench", a, v, 1, 1024, &o->threads);
         else if (!strcmp(a, "--watchdog"))
             rc = arg_int(err, "bench", a, v, 0, 7 * 24 * 3600, &o->watchdog);
+        else if (!strcmp(a, "--sharded-update"))
+            rc = arg_auto_on_off(err, "bench", a, v, &o->sharded_update);
         else if (!strcmp(a, "--reproducible"))
             rc = arg_int(err, "bench", a, v, 1, 4096, &o->reproducible);
         else if (!strcmp(a, "--bucket")) {
@@ -394,9 +398,11 @@ static void evict_caches(void)
     for (size_t i = 0; i < EVICT_BYTES; i += 64) scratch[i]++;
 }
 
-/* The step's reduction path, timed from a barrier. */
+/* The step's reduction path, timed from a barrier: under the sharded update also the
+ * sum of the three level-1 shares and the weights' allgather (here into the gradient). */
 static double probe_step_path(hc_comm *c, hc_err *e)
 {
+    double shares[3] = {0};
     evict_caches();
     MPI_Barrier(c->comm);
     double t0 = now();
@@ -407,6 +413,8 @@ static double probe_step_path(hc_comm *c, hc_err *e)
         end = begin;
     }
     comm_step_finish(c, e);
+    comm_sum_shares(c, shares, 3, e);
+    comm_gather_weights(c, c->grad, e);
     return now() - t0;
 }
 
@@ -461,7 +469,7 @@ typedef struct {
     long allocs_step, allocs_allreduce;
     double probe_step_s, probe_bare_s, probe_rsag_s;
     long bucket;
-    int reproducible, watchdog;
+    int reproducible, watchdog, sharded;
 } result;
 
 static const char *const phase_key[N_PHASES] = {
@@ -475,6 +483,9 @@ static void print_table(const result *r, const gemm_set *g)
            r->threads > 1 ? "s" : "", r->batch, r->local_batch,
            r->independent ? ", independent ranks (no allreduce: the ceiling)" : "", r->stack,
            r->data);
+    if (r->sharded)
+        printf("  sharded update: each rank updates its 1/%d of the weights (reduce-scatter, "
+               "allgather)\n", r->ranks);
     if (r->reproducible)
         printf("  --reproducible %d: the batch in %d virtual shards, gradients summed exactly "
                "(the GEMM replay below is one shard-less batch)\n", r->reproducible,
@@ -487,7 +498,7 @@ static void print_table(const result *r, const gemm_set *g)
         {"data gather", r->phase_s[P_GATHER]},
         {"GEMM (5 calls)", r->phase_s[P_GEMM]},
         {"element-wise (activations, loss, bias grads)", r->elementwise_s},
-        {"allreduce not hidden by the backward (+ wait)", r->phase_s[P_COMM]},
+        {"communication not hidden by the backward (+ wait)", r->phase_s[P_COMM]},
         {"level-1 hypergradients (g . D)", r->phase_s[P_HYPERGRAD]},
         {"clip + hyperparameter levels", r->phase_s[P_HYPER]},
         {"weight update (level 1 + its D)", r->phase_s[P_WEIGHTS]},
@@ -521,8 +532,8 @@ static void print_table(const result *r, const gemm_set *g)
                "a bare MPI_SUM allreduce of the same bytes %.4f ms: %.2fx\n", r->bucket,
                r->probe_step_s * ms, r->probe_bare_s * ms, r->probe_step_s / r->probe_bare_s);
     if (r->ranks > 1 && !r->independent)
-        printf("  a sharded update would communicate instead: reduce-scatter + allgather of the "
-               "same bytes %.4f ms (%.2fx the bare allreduce)\n", r->probe_rsag_s * ms,
+        printf("  a bare reduce-scatter + allgather of the same bytes (the sharded update's "
+               "collectives) %.4f ms (%.2fx the bare allreduce)\n", r->probe_rsag_s * ms,
                r->probe_rsag_s / r->probe_bare_s);
 }
 
@@ -568,7 +579,8 @@ static void print_json(const result *r)
            r->pss_mb_min, r->pss_mb_max, r->pss_mb_sum);
     printf(", \"allocs_in_step\": %ld, \"allocs_in_allreduce\": %ld", r->allocs_step,
            r->allocs_allreduce);
-    printf(", \"reproducible\": %d, \"watchdog\": %d", r->reproducible, r->watchdog);
+    printf(", \"reproducible\": %d, \"watchdog\": %d, \"sharded_update\": %d", r->reproducible,
+           r->watchdog, r->sharded);
     printf(", \"bucket\": %ld, \"probe_step_comm_ms\": %.5f, \"probe_bare_allreduce_ms\": %.5f, "
            "\"probe_reduce_scatter_allgather_ms\": %.5f", r->bucket, r->probe_step_s * 1e3,
            r->probe_bare_s * 1e3, r->probe_rsag_s * 1e3);
@@ -590,6 +602,7 @@ static void trainer_opts_for(const bench_opts *o, hc_trainer_options *opt)
     opt->bucket_elems = (size_t)o->bucket;
     opt->reproducible = o->reproducible;
     opt->watchdog = o->watchdog;
+    opt->sharded_update = o->sharded_update;
 }
 
 /* Samples of a global batch that rank `rank` of `size` gets (the trainer's split). */
@@ -923,6 +936,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
         r.bucket = (long)t.comm.bucket_elems;
         r.reproducible = o->reproducible;
         r.watchdog = o->watchdog;
+        r.sharded = t.comm.sharded;
         if (o->json) print_json(&r);
         else print_table(&r, &g);
         fflush(stdout);

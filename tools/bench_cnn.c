@@ -34,19 +34,19 @@
 
 typedef struct {
     const char *data, *stack;
-    int batch, steps, warmup, json, threads, bucket;
+    int batch, steps, warmup, json, threads, bucket, sharded_update;
 } opts;
 
 static const char usage_text[] =
     "usage: [mpirun -np P] tools/bench_cnn [--data DIR] [--stack SPEC] [--batch B] [--steps N] "
-    "[--warmup W] [--threads T] [--bucket N] [--json]\n"
+    "[--warmup W] [--threads T] [--bucket N] [--sharded-update auto|on|off] [--json]\n"
     "  defaults: generated CIFAR-shaped data, 'adam / sgd(alpha=1e-7)', --batch 256 (global) "
-    "--steps 20 --warmup 3 --threads 1, the trainer's bucket size\n";
+    "--steps 20 --warmup 3 --threads 1, the trainer's bucket size and --sharded-update\n";
 
 static int parse_args(int argc, char **argv, opts *o)
 {
     const char *me = "bench_cnn";
-    *o = (opts){NULL, "adam / sgd(alpha=1e-7)", 256, 20, 3, 0, 1, 0};
+    *o = (opts){NULL, "adam / sgd(alpha=1e-7)", 256, 20, 3, 0, 1, 0, -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = 0;
@@ -60,6 +60,7 @@ static int parse_args(int argc, char **argv, opts *o)
         else if (!strcmp(a, "--warmup")) rc = arg_int(stderr, me, a, v, 0, INT_MAX / 2, &o->warmup);
         else if (!strcmp(a, "--threads")) rc = arg_int(stderr, me, a, v, 1, 1024, &o->threads);
         else if (!strcmp(a, "--bucket")) rc = arg_int(stderr, me, a, v, 1, 1 << 30, &o->bucket);
+        else if (!strcmp(a, "--sharded-update")) rc = arg_auto_on_off(stderr, me, a, v, &o->sharded_update);
         else {
             fprintf(stderr, "bench_cnn: unknown argument '%s'\n", a);
             return arg_usage(stderr, usage_text, 2);
@@ -154,6 +155,7 @@ static int bench(const opts *o, hc_err *e)
     opt.epochs = 1 << 20;
     opt.threads = o->threads;
     opt.bucket_elems = (size_t)o->bucket;
+    opt.sharded_update = o->sharded_update;
     if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) {
         dataset_free(&ds);
         return e->code;
@@ -194,21 +196,21 @@ static int bench(const opts *o, hc_err *e)
                    "\"step_gflops\": %.2f, \"sgemm_gflops\": %.2f, \"efficiency\": %.4f, "
                    "\"efficiency_cpu\": %.4f, \"efficiency_model\": %.4f, "
                    "\"loss_first\": %.6g, \"loss_last\": %.6g, \"ranks\": %d, \"threads\": %d, "
-                   "\"comm_ms\": %.3f}\n",
+                   "\"comm_ms\": %.3f, \"sharded_update\": %d}\n",
                    o->batch, o->steps, p->chunk, step_w * ms, step_c * ms, o->batch / (step_w / S),
                    fl / 1e9, flops[0] / 1e9, flops[1] / 1e9, k.wall[T_GATHER] * ms,
                    k.wall[T_CONV] * ms, k.wall[T_DENSE] * ms, rest_w * ms, k.wall[T_OPT] * ms,
                    k.wall[T_REPLAY_CONV] * ms, k.wall[T_REPLAY_DENSE] * ms, fl / (step_w / S) / 1e9,
                    fl / (rep_w / S) / 1e9, eff_w, eff_c, eff_model, loss_first, t.loss, size,
-                   o->threads, k.comm * ms);
+                   o->threads, k.comm * ms, t.comm.sharded);
         } else {
             printf("hyperclip bench_cnn: %d rank%s x %d BLIS thread%s (%s), global batch %d, %d "
                    "steps after %d warm-up (figures of rank 0)\n  data %s (%d x %dx%dx%d train), "
-                   "stack %s\n  model cnn, %zu parameters, im2col blocks of %d samples\n",
+                   "stack %s\n  model cnn, %zu parameters, im2col blocks of %d samples%s\n",
                    size, size > 1 ? "s" : "", o->threads, o->threads > 1 ? "s" : "",
                    bli_arch_string(bli_arch_query_id()), o->batch, o->steps, o->warmup, desc,
                    ds.train.n, ds.channels, ds.height, ds.width, t.stack_canon, t.model.n_params,
-                   p->chunk);
+                   p->chunk, t.comm.sharded ? "; sharded update" : "");
             printf("  step %.2f ms wall (%.2f ms CPU), %.0f samples/s; loss %.4f -> %.4f\n\n",
                    step_w * ms, step_c * ms, o->batch / (step_w / S), loss_first, t.loss);
             printf("  %-44s %9s %7s\n", "phase", "ms/step", "share");
@@ -217,7 +219,7 @@ static int bench(const opts *o, hc_err *e)
                 {"convolution GEMMs (5 per im2col block)", k.wall[T_CONV]},
                 {"dense GEMMs (fc1, fc2: 6)", k.wall[T_DENSE]},
                 {"model rest (im2col, col2im, bias, ReLU, ...)", rest_w},
-                {"allreduce not hidden by the backward (+ wait)", k.comm},
+                {"communication not hidden (+ wait)", k.comm},
                 {"optimizer stack + bookkeeping", k.wall[T_OPT] - k.comm},
             };
             for (size_t r = 0; r < sizeof row / sizeof *row; r++)
