@@ -53,6 +53,16 @@ void trainer_options_defaults(hc_trainer_options *o)
     o->sharded_update = -1;
 }
 
+/* --sharded-update on needs the one-piece reduction of the default step. */
+static int check_sharding(const hc_trainer_options *o, hc_err *e)
+{
+    if (o->sharded_update > 0 && (o->reproducible || o->bucket_elems))
+        return hc_fail(e, HC_ERR_USAGE, "--sharded-update on cannot be combined with %s",
+                       o->reproducible ? "--reproducible (whose sums are its own)"
+                                       : "--bucket (the sharded update reduces the gradient in one piece)");
+    return 0;
+}
+
 int trainer_options_check(const hc_trainer_options *o, hc_err *e)
 {
     hc_stack_spec spec = {0};
@@ -61,11 +71,7 @@ int trainer_options_check(const hc_trainer_options *o, hc_err *e)
     if (dataset_check_normalization(o->normalize, e)) return e->code;
     if (stack_parse(o->stack_text, &spec, e)) return e->code;
     stack_spec_free(&spec);
-    if (o->sharded_update > 0 && (o->reproducible || o->bucket_elems))
-        return hc_fail(e, HC_ERR_USAGE, "--sharded-update on cannot be combined with %s",
-                       o->reproducible ? "--reproducible (whose sums are its own)"
-                                       : "--bucket (the sharded update reduces the gradient in one piece)");
-    return 0;
+    return check_sharding(o, e);
 }
 
 const char *const hc_phase_names[N_PHASES] = {
@@ -366,10 +372,7 @@ int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset 
         goto fail;
     }
     size_t bucket = opt->bucket_elems ? opt->bucket_elems : HC_BUCKET_ELEMS;   /* 0: one */
-    if (opt->sharded_update > 0 && (opt->reproducible || opt->bucket_elems)) {
-        trainer_options_check(opt, e);
-        goto fail;
-    }
+    if (check_sharding(opt, e)) goto fail;
     int sharded = use_sharded_update(opt, t->model.n_params, size);
     if (comm_init(&t->comm, comm, t->model.n_params, bucket, sharded, opt->watchdog, e)) goto fail;
     size_t part_lo, part_hi;
