@@ -140,6 +140,8 @@ int trainer_advance(hc_trainer *t, hc_err *e);
 /* gradients + stack_step + advance. */
 int trainer_step(hc_trainer *t, hc_err *e);
 
+/* Writes the checkpoint (ckpt.h) of t's state to path, on this rank only. */
+int trainer_write_checkpoint(const hc_trainer *t, const char *path, hc_err *e);
 
 /* The phase clock: on or off, and reset; the bench reads it after steps. */
 void trainer_clock_start(hc_trainer *t, int on);

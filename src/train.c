@@ -241,9 +241,7 @@ static hc_ckpt checkpoint_contents(const hc_trainer *t)
     return (hc_ckpt){&t->model, t->param, &t->record, t->ckpt_group, t->n_ckpt_groups};
 }
 
-/* Writes the checkpoint (ckpt.h) of t's state to path, on this rank only (rank 0, after
- * gather_weight_state under the sharded update). */
-static int write_checkpoint(const hc_trainer *t, const char *path, hc_err *e)
+int trainer_write_checkpoint(const hc_trainer *t, const char *path, hc_err *e)
 {
     hc_ckpt ck = checkpoint_contents(t);
     return ckpt_save(&ck, path, e);
@@ -694,7 +692,7 @@ static int checkpoint(hc_trainer *t, hc_err *e)
     double started = now();
     if (gather_weight_state(t, e)) return e->code;
     if (t->comm.rank == 0 && !(t->have_metrics && metrics_flush(&t->metrics, e)))
-        write_checkpoint(t, t->opt.checkpoint_path, e);
+        trainer_write_checkpoint(t, t->opt.checkpoint_path, e);
     t->ckpt_seconds += now() - started;
     t->ckpt_writes++;
     return comm_agree(&t->comm, e);
