@@ -140,7 +140,9 @@ int trainer_advance(hc_trainer *t, hc_err *e);
 /* gradients + stack_step + advance. */
 int trainer_step(hc_trainer *t, hc_err *e);
 
-/* Writes the checkpoint (ckpt.h) of t's state to path, on this rank only. */
+/* Writes the checkpoint (ckpt.h) of t's state to path, on this rank only. Under the
+ * sharded update (more than one rank) a rank holds only its part of level 1's state:
+ * trainer_run's checkpoints gather it to rank 0 first, and rank 0 writes. */
 int trainer_write_checkpoint(const hc_trainer *t, const char *path, hc_err *e);
 
 /* The phase clock: on or off, and reset; the bench reads it after steps. */
