@@ -93,6 +93,15 @@ bench_case "2 ranks, --bucket 4096: the probe times the step's reduction and a b
          -v c="$(num comm)" -v r="$(num probe_reduce_scatter_allgather_ms)" "BEGIN { exit !(s > 0 && b > 0 && c > 0 && r > 0) }"' \
     -np 2 "$BENCH" --bucket 4096 --steps 8 --warmup 1 --json
 
+# the sharded update: the bench says so, its probe times the step's reduce-scatter and
+# allgathers; auto leaves the MLP (under 500,000 weights) replicated
+bench_case "2 ranks, --sharded-update on: marked, the probe times the sharded step's collectives" \
+    '[ "$(num sharded_update)" = 1 ] && awk -v s="$(num probe_step_comm_ms)" -v c="$(num comm)" \
+         "BEGIN { exit !(s > 0 && c > 0) }"' \
+    -np 2 "$BENCH" --sharded-update on --steps 8 --warmup 1 --json
+bench_case "2 ranks, --sharded-update auto (the default): the MLP is not sharded" \
+    '[ "$(num sharded_update)" = 0 ]' -np 2 "$BENCH" --steps 4 --warmup 1 --json
+
 # --scaling: the three configurations in one run; every rate positive, the ratios are
 # the rates' quotients, and each configuration ran the steps asked for
 bench_case "--scaling on 2 ranks: three positive rates, consistent ratios, 25 steps each" \
@@ -110,22 +119,24 @@ else
     echo "not ok $i - --scaling with --independent: got exit $got"; sed 's/^/# /' "$dir/e" | head -5
 fi
 
-# tools/scaling (the script that prints the scaling tables from bench runs): strong, weak
-# and the layouts at 2 cores, every rate positive, efficiency per core used (1 x 2 threads
-# once read 152%: the speed-up was divided by the ranks only)
+# tools/scaling (the script that prints the scaling tables from bench runs): strong, weak,
+# the MLP sharded (--sharded) and the layouts at 2 cores, every rate positive, efficiency
+# per core used (1 x 2 threads once read 152%: the speed-up was divided by the ranks only)
 i=$((i + 1))
 SCALING=${SCALING:-$(dirname "$BENCH")/scaling}
 if [ ! -x /usr/bin/python3 ]; then
     echo "ok $i - # SKIP tools/scaling needs python3 (tools/setup --tests installs it)"
-elif python3 "$SCALING" --ranks 2 --steps 10 --layouts --json "$dir/sc.json" >"$dir/sc" 2>&1 &&
-     [ "$(grep -c '^{' "$dir/sc.json")" -eq 6 ] &&
+elif python3 "$SCALING" --ranks 2 --steps 10 --layouts --sharded --json "$dir/sc.json" >"$dir/sc" 2>&1 &&
+     [ "$(grep -c '^{' "$dir/sc.json")" -eq 8 ] &&
+     [ "$(grep -c '"ranks": 2,.*"sharded_update": 1' "$dir/sc.json")" -eq 1 ] &&
+     grep -q '^MLP, strong scaling, sharded update' "$dir/sc" &&
      python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(not all(x["samples_per_s"] > 0 for x in r))' "$dir/sc.json" &&
      grep -q '^MLP, strong scaling' "$dir/sc" && grep -q '^MLP, weak scaling' "$dir/sc" &&
      awk '/^ranks x BLIS/ { on = 1 }
           on && $1 == "mlp" && $2 == 1 && $4 == 2 { seen = 1; x = $7; e = $8; sub("x", "", x); sub("%", "", e)
                                                    if ((e - 50 * x) ^ 2 > 1) bad = 1 }
           END { exit !(seen && !bad) }' "$dir/sc"; then
-    echo "ok $i - tools/scaling on 2 ranks: strong, weak and layouts, 6 runs with positive rates, 1 x 2's efficiency its speed-up over 2 cores"
+    echo "ok $i - tools/scaling on 2 ranks: strong, weak, sharded and layouts, 8 runs with positive rates (one sharded), 1 x 2's efficiency its speed-up over 2 cores"
 else
     echo "not ok $i - tools/scaling on 2 ranks"; sed 's/^/# /' "$dir/sc" | head -30
 fi
