@@ -7,7 +7,9 @@
  * records as a crash. */
 #ifndef HC_FUZZ_COMMON_H
 #define HC_FUZZ_COMMON_H
+#ifndef _GNU_SOURCE             /* tools/fuzz passes -D_GNU_SOURCE */
 #define _GNU_SOURCE
+#endif
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
