@@ -8,7 +8,7 @@
 #include <string.h>
 
 typedef enum { ARG_STRING, ARG_INT, ARG_LONG, ARG_FLAG_OFF, ARG_FLAG_ON, ARG_CHOICE_PROGRESS,
-               ARG_CHOICE_AUTO_ON_OFF, ARG_HELP } arg_kind;
+               ARG_CHOICE_SWITCH, ARG_HELP } arg_kind;
 
 typedef struct {
     const char *name;       /* without the leading "--" */
@@ -16,6 +16,21 @@ typedef struct {
     void *target;
     long min, max;          /* for numbers */
 } option;
+
+/* The words of the three-way choices, for -1, 0 and 1. */
+static const char *const progress_words[3] = {"auto", "never", "always"};
+static const char *const switch_words[3] = {"auto", "off", "on"};
+
+static int choose(const option *o, const char *value, const char *const words[3], hc_err *e)
+{
+    for (int w = 0; w < 3; w++)
+        if (!strcmp(value, words[w])) {
+            *(int *)o->target = w - 1;
+            return 0;
+        }
+    return hc_fail(e, HC_ERR_USAGE, "--%s expects %s, %s or %s, got '%.100s'", o->name, words[0],
+                   words[2], words[1], value);
+}
 
 static int parse_number(const char *opt, const char *s, long min, long max, long *out, hc_err *e)
 {
@@ -47,18 +62,8 @@ static int apply(const option *o, const char *value, hc_err *e)
         if (parse_number(o->name, value, o->min, o->max, &v, e)) return e->code;
         *(long *)o->target = v;
         return 0;
-    case ARG_CHOICE_PROGRESS:
-        if (!strcmp(value, "auto")) *(int *)o->target = -1;
-        else if (!strcmp(value, "never")) *(int *)o->target = 0;
-        else if (!strcmp(value, "always")) *(int *)o->target = 1;
-        else return hc_fail(e, HC_ERR_USAGE, "--progress expects auto, always or never, got '%.100s'", value);
-        return 0;
-    case ARG_CHOICE_AUTO_ON_OFF:
-        if (!strcmp(value, "auto")) *(int *)o->target = -1;
-        else if (!strcmp(value, "off")) *(int *)o->target = 0;
-        else if (!strcmp(value, "on")) *(int *)o->target = 1;
-        else return hc_fail(e, HC_ERR_USAGE, "--%s expects auto, on or off, got '%.100s'", o->name, value);
-        return 0;
+    case ARG_CHOICE_PROGRESS: return choose(o, value, progress_words, e);
+    case ARG_CHOICE_SWITCH: return choose(o, value, switch_words, e);
     case ARG_FLAG_OFF: *(int *)o->target = 0; return 0;
     case ARG_FLAG_ON: case ARG_HELP: *(int *)o->target = 1; return 0;
     }
@@ -146,7 +151,7 @@ int cli_parse_train(int argc, char **argv, hc_trainer_options *o, hc_given *give
         {"watchdog", ARG_INT, &o->watchdog, 0, 7 * 24 * 3600},
         {"bucket", ARG_LONG, &bucket, 1, 1L << 30},
         {"reproducible", ARG_INT, &o->reproducible, 1, 4096},
-        {"sharded-update", ARG_CHOICE_AUTO_ON_OFF, &o->sharded_update, 0, 0},
+        {"sharded-update", ARG_CHOICE_SWITCH, &o->sharded_update, 0, 0},
         {"help", ARG_HELP, help, 0, 0},
     };
     if (parse("train", argc, argv, table, (int)(sizeof table / sizeof *table), given, e))

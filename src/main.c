@@ -45,8 +45,9 @@ static void print_start(const hc_trainer *t, int threads, const hc_data_share *s
            "  stack %s\n  data %s (%s): %d train, %d test (%s); global batch %d, %d "
            "steps/epoch\n",
            HC_VERSION, t->comm.size, t->comm.size > 1 ? "s" : "", threads, threads > 1 ? "s" : "",
-           t->model.name, t->model.n_params, t->comm.sharded ? "; sharded update" : "", t->stack_canon, ds->name, t->opt.data_path,
-           ds->train.n, ds->test.n, copies, t->opt.batch, t->steps_per_epoch);
+           t->model.name, t->model.n_params, t->comm.sharded ? "; sharded update" : "",
+           t->stack_canon, ds->name, t->opt.data_path, ds->train.n, ds->test.n, copies,
+           t->opt.batch, t->steps_per_epoch);
     fflush(stdout);
 }
 

@@ -46,10 +46,12 @@ int arg_int(FILE *err, const char *prog, const char *opt, const char *s, int lo,
 int arg_auto_on_off(FILE *err, const char *prog, const char *opt, const char *s, int *out)
 {
     if (arg_value(err, prog, opt, s)) return -1;
-    if (!strcmp(s, "auto") || !strcmp(s, "on") || !strcmp(s, "off")) {
-        *out = s[1] == 'u' ? -1 : s[1] == 'n';
-        return 0;
-    }
+    static const char *const words[3] = {"auto", "off", "on"};   /* -1, 0, 1 */
+    for (int w = 0; w < 3; w++)
+        if (!strcmp(s, words[w])) {
+            *out = w - 1;
+            return 0;
+        }
     if (err) fprintf(err, "%s: %s needs auto, on or off, got '%s'\n", prog, opt, s);
     return -1;
 }
