@@ -121,14 +121,25 @@ fi
 
 # tools/scaling (the script that prints the scaling tables from bench runs): strong, weak,
 # the MLP sharded (--sharded) and the layouts at 2 cores, every rate positive, efficiency
-# per core used (1 x 2 threads once read 152%: the speed-up was divided by the ranks only)
+# per core used (1 x 2 threads once read 152%: the speed-up was divided by the ranks only),
+# the strong table's ceiling the independent ranks' rate over one rank's
 i=$((i + 1))
 SCALING=${SCALING:-$(dirname "$BENCH")/scaling}
 if [ ! -x /usr/bin/python3 ]; then
     echo "ok $i - # SKIP tools/scaling needs python3 (tools/setup --tests installs it)"
 elif python3 "$SCALING" --ranks 2 --steps 10 --layouts --sharded --json "$dir/sc.json" >"$dir/sc" 2>&1 &&
-     [ "$(grep -c '^{' "$dir/sc.json")" -eq 8 ] &&
+     [ "$(grep -c '^{' "$dir/sc.json")" -eq 10 ] &&
      [ "$(grep -c '"ranks": 2,.*"sharded_update": 1' "$dir/sc.json")" -eq 1 ] &&
+     [ "$(grep -c '"ranks": 2, "threads": 1, "independent": true' "$dir/sc.json")" -eq 2 ] &&
+     python3 - "$dir/sc.json" "$dir/sc" <<'PY' &&
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+one = runs[0]["samples_per_s"]
+indep = [r for r in runs if r["independent"] and r["batch"] == 256][0]["samples_per_s"]
+text = open(sys.argv[2]).read().split("MLP, weak scaling")[0]
+line = [l.split() for l in text.splitlines() if l.split()[:3] == ["2", "x", "1"]][0]
+sys.exit(abs(float(line[7].rstrip("x")) - indep / one) > 0.006)
+PY
      grep -q '^MLP, strong scaling, sharded update' "$dir/sc" &&
      python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(not all(x["samples_per_s"] > 0 for x in r))' "$dir/sc.json" &&
      grep -q '^MLP, strong scaling' "$dir/sc" && grep -q '^MLP, weak scaling' "$dir/sc" &&
@@ -136,7 +147,7 @@ elif python3 "$SCALING" --ranks 2 --steps 10 --layouts --sharded --json "$dir/sc
           on && $1 == "mlp" && $2 == 1 && $4 == 2 { seen = 1; x = $7; e = $8; sub("x", "", x); sub("%", "", e)
                                                    if ((e - 50 * x) ^ 2 > 1) bad = 1 }
           END { exit !(seen && !bad) }' "$dir/sc"; then
-    echo "ok $i - tools/scaling on 2 ranks: strong, weak, sharded and layouts, 8 runs with positive rates (one sharded), 1 x 2's efficiency its speed-up over 2 cores"
+    echo "ok $i - tools/scaling on 2 ranks: strong, weak, sharded and layouts, 10 runs with positive rates (one sharded, two independent), the ceiling from the independent run, 1 x 2's efficiency its speed-up over 2 cores"
 else
     echo "not ok $i - tools/scaling on 2 ranks"; sed 's/^/# /' "$dir/sc" | head -30
 fi
