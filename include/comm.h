@@ -17,9 +17,12 @@
  * the gradient take Open MPI's tuned blocking allreduce.
  *
  * The level-1 hypergradients are not sent: they are derived from the reduced gradient
- * (g . D with D the same on every rank), so the only doubles are the named slots below.
+ * (g . D with D the same on every rank), so the only doubles are the named slots below;
+ * under the sharded update (below) each rank's shares of g . D are allgathered too.
  * Every wait is a watchdog: a rank that does not join within watchdog_s seconds (stopped,
- * hung, dead) ends the job with a message naming it and its host (HC_ERR_STALLED). */
+ * hung, dead) ends the job with a message naming it and its host (HC_ERR_STALLED); a
+ * blocking collective, which cannot be polled, runs under an alarm whose message names
+ * the collective a waiting rank was left in. */
 #ifndef HC_COMM_H
 #define HC_COMM_H
 #include <mpi.h>
@@ -65,8 +68,6 @@ void comm_free(hc_comm *c);
 
 void comm_step_begin(hc_comm *c);
 void comm_grad_ready(hc_comm *c, size_t offset, size_t count);
-/* Moves the posted allreduces along (the backward calls it between long kernels). */
-void comm_progress(hc_comm *c);
 /* Sums grad and slot over all ranks, in place; sharded: the slots in place, the
  * gradient's sum for this rank's part of the weights into comm_reduced_grad (a
  * reduce-scatter: each rank receives 1/P of the bytes). */
@@ -94,10 +95,10 @@ int comm_gather_to_root(hc_comm *c, hc_real *v, hc_err *e);
 int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
                    const char *what, hc_err *e);
 
-/* The same, blocking, with Open MPI's tuned algorithms and no watchdog: for large
- * buffers right after a watched wait has shown that every rank is there (a
- * non-blocking allreduce of a large buffer goes through libnbc, which progresses only
- * while polled and degrades badly on a busy node: docs/performance.md). */
+/* The same, blocking, with Open MPI's tuned algorithms, under the watchdog's alarm (not
+ * polled): for large buffers right after a watched wait has shown that every rank is
+ * there (a non-blocking allreduce of a large buffer goes through libnbc, which progresses
+ * only while polled and degrades badly on a busy node: docs/performance.md). */
 int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,
                             hc_err *e);
 

@@ -17,8 +17,12 @@
 
 static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MPI_FLOAT; }
 
+/* The blocking collectives the alarm watches: its message names the one a rank waited in. */
+typedef enum { WAIT_GRADIENT, WAIT_SHARES, WAIT_WEIGHTS, WAIT_STATE, WAIT_EXACT, N_WAITS } wait_kind;
+
 static void alarm_init(const hc_comm *c);
-static void arm(const hc_comm *c, int on);
+static void arm(const hc_comm *c, wait_kind what);
+static void disarm(const hc_comm *c);
 
 /* Parts of n values for P ranks, each beginning at a multiple of 16 values. */
 static void set_parts(hc_comm *c)
@@ -85,8 +89,8 @@ int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, in
     MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, c->host, HC_HOST_NAME, MPI_CHAR, comm);
     for (int r = 0; r < c->size; r++) c->host[r][HC_HOST_NAME - 1] = '\0';
     MPI_Comm_dup(comm, &c->watch);
-    if (c->size > 1 && watchdog_s > 0) alarm_init(c);
     if (sharded && c->size > 1 && c->n_buckets <= 1 && init_sharded(c, e)) return e->code;
+    if (c->size > 1 && watchdog_s > 0) alarm_init(c);    /* after: its text says if sharded */
     return 0;
 }
 
@@ -141,12 +145,7 @@ void comm_grad_ready(hc_comm *c, size_t offset, size_t count)
         if (c->ready[b] < bucket_size(c, b)) break;
         post_next(c);
     }
-    comm_progress(c);
-}
-
-void comm_progress(hc_comm *c)
-{
-    int done;
+    int done;   /* libnbc moves the posted allreduces only while polled */
     if (c->posted) MPI_Testall(c->posted, c->req, &done, MPI_STATUSES_IGNORE);
 }
 
@@ -251,14 +250,14 @@ int comm_step_finish(hc_comm *c, hc_err *e)
         /* No overlap: once every rank has arrived (the check polls under the watchdog),
          * the slots and the gradient take Open MPI's tuned blocking allreduce. */
         if (c->watchdog_s > 0 && arrival_check(c, e)) return e->code;
-        arm(c, 1);                  /* one alarm over both collectives */
+        arm(c, WAIT_GRADIENT);      /* one alarm over both collectives */
         int rc = MPI_Allreduce(MPI_IN_PLACE, c->slot, COMM_SLOTS, MPI_DOUBLE, MPI_SUM, c->comm);
         if (rc == MPI_SUCCESS && c->sharded)
             rc = MPI_Reduce_scatter(c->grad, c->reduced + c->part_begin[c->rank], c->part_count,
                                     real_type(), MPI_SUM, c->comm);
         else if (rc == MPI_SUCCESS)
             rc = MPI_Allreduce(MPI_IN_PLACE, c->grad, (int)c->n_reals, real_type(), MPI_SUM, c->comm);
-        arm(c, 0);
+        disarm(c);
         return rc == MPI_SUCCESS ? 0 : hc_fail(e, HC_ERR_RUNTIME, "the gradient's reduction failed");
     }
     while (c->posted < c->n_buckets) post_next(c);   /* whatever the backward did not report */
@@ -283,9 +282,9 @@ int comm_sum_shares(hc_comm *c, double *v, int n, hc_err *e)
     if (n > HC_COMM_MAX_SHARES)
         return hc_fail(e, HC_ERR_RUNTIME, "the sharded update sums at most %d shares, got %d",
                        HC_COMM_MAX_SHARES, n);
-    arm(c, 1);
+    arm(c, WAIT_SHARES);
     int rc = MPI_Allgather(v, n, MPI_DOUBLE, c->shares, n, MPI_DOUBLE, c->comm);
-    arm(c, 0);
+    disarm(c);
     if (rc != MPI_SUCCESS) return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allgather of the shares failed");
     for (int h = 0; h < n; h++) {
         double sum = 0.0;
@@ -298,10 +297,10 @@ int comm_sum_shares(hc_comm *c, double *v, int n, hc_err *e)
 int comm_gather_weights(hc_comm *c, hc_real *w, hc_err *e)
 {
     if (!c->sharded) return 0;
-    arm(c, 1);
+    arm(c, WAIT_WEIGHTS);
     int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, w, c->part_count, c->part_begin,
                             real_type(), c->comm);
-    arm(c, 0);
+    disarm(c);
     return rc == MPI_SUCCESS ? 0 : hc_fail(e, HC_ERR_RUNTIME, "MPI_Allgatherv of the weights failed");
 }
 
@@ -309,14 +308,14 @@ int comm_gather_to_root(hc_comm *c, hc_real *v, hc_err *e)
 {
     if (!c->sharded) return 0;
     int me = c->part_begin[c->rank], rc;
-    arm(c, 1);
+    arm(c, WAIT_STATE);
     if (c->rank == 0)
         rc = MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, v, c->part_count, c->part_begin,
                          real_type(), 0, c->comm);
     else
         rc = MPI_Gatherv(v + me, c->part_count[c->rank], real_type(), NULL, NULL, NULL,
                          real_type(), 0, c->comm);
-    arm(c, 0);
+    disarm(c);
     return rc == MPI_SUCCESS ? 0 : hc_fail(e, HC_ERR_RUNTIME, "MPI_Gatherv of the state failed");
 }
 
@@ -338,8 +337,9 @@ int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op o
  * leaves without a word. The waiting ranks speak in rank order, 4 s apart: the first to
  * exit has the launcher end the others, so one line is printed. The handler can reach
  * nothing but these: the state it needs. */
-static char alarm_text[256];
-static size_t alarm_len;
+static char alarm_text[N_WAITS][320];
+static size_t alarm_len[N_WAITS];
+static volatile sig_atomic_t alarm_what;
 static int alarm_rank;
 static double alarm_wall0, alarm_cpu0;
 
@@ -363,29 +363,43 @@ static void on_alarm(int sig)
     double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - alarm_cpu0;
     if (cpu < 0.02 * wall) _exit(HC_ERR_STALLED);      /* this rank was the one stopped */
     pause_for(4000L * (alarm_rank < 8 ? alarm_rank : 8));
-    if (write(2, alarm_text, alarm_len) >= 0) pause_for(500);
+    if (write(2, alarm_text[alarm_what], alarm_len[alarm_what]) >= 0) pause_for(500);
     _exit(HC_ERR_STALLED);
 }
 
-static void arm(const hc_comm *c, int on)
+static void set_alarm(const hc_comm *c, double seconds)
 {
     if (c->watchdog_s <= 0) return;
-    struct itimerval it = {{0, 0}, {0, 0}};
-    if (on) {
-        it.it_value.tv_sec = (time_t)(c->watchdog_s + ROLL_CALL_GRACE) + 1;
-        alarm_wall0 = clock_s(CLOCK_MONOTONIC);
-        alarm_cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-    }
+    struct itimerval it = {{0, 0}, {(time_t)seconds, 0}};
+    alarm_wall0 = clock_s(CLOCK_MONOTONIC);
+    alarm_cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
+static void arm(const hc_comm *c, wait_kind what)
+{
+    alarm_what = what;
+    set_alarm(c, c->watchdog_s + ROLL_CALL_GRACE + 1);
+}
+
+static void disarm(const hc_comm *c) { set_alarm(c, 0); }
+
 static void alarm_init(const hc_comm *c)
 {
-    int n = snprintf(alarm_text, sizeof alarm_text, "hyperclip: error: rank %d on %s waited %.0f s "
-                     "inside the gradient allreduce (another rank stopped in it): ending the job\n",
-                     c->rank, c->host[c->rank], c->watchdog_s + ROLL_CALL_GRACE + 1);
+    const char *name[N_WAITS] = {
+        [WAIT_GRADIENT] = c->sharded ? "the gradient reduce-scatter" : "the gradient allreduce",
+        [WAIT_SHARES] = "the allgather of the hypergradient shares",
+        [WAIT_WEIGHTS] = "the allgather of the weights",
+        [WAIT_STATE] = "the gather of the optimizer state for a checkpoint",
+        [WAIT_EXACT] = "the exact gradient sum (--reproducible)"};
+    for (int k = 0; k < N_WAITS; k++) {
+        int n = snprintf(alarm_text[k], sizeof alarm_text[k], "hyperclip: error: rank %d on %s "
+                         "waited %.0f s inside %s (another rank stopped in it): ending the job\n",
+                         c->rank, c->host[c->rank], c->watchdog_s + ROLL_CALL_GRACE + 1, name[k]);
+        alarm_len[k] = n < 0 ? 0 : (size_t)n < sizeof alarm_text[k] ? (size_t)n
+                                                                    : sizeof alarm_text[k] - 1;
+    }
     alarm_rank = c->rank;
-    alarm_len = n < 0 ? 0 : (size_t)n < sizeof alarm_text ? (size_t)n : sizeof alarm_text - 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
@@ -397,9 +411,9 @@ int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type,
                             hc_err *e)
 {
     if (c->size == 1 || count == 0) return 0;
-    arm(c, 1);
+    arm(c, WAIT_EXACT);
     int rc = MPI_Allreduce(MPI_IN_PLACE, buf, count, type, op, c->comm);
-    arm(c, 0);
+    disarm(c);
     if (rc != MPI_SUCCESS) return hc_fail(e, HC_ERR_RUNTIME, "MPI_Allreduce failed");
     return 0;
 }

@@ -193,10 +193,10 @@ stall() {  # ranks, victim, extra options...
     s_out=$out s_code=$code s_took=$took s_pid=$pid s_victim=$2 s_left=$left
     t "SIGSTOP of $tag (pid ${pid:-none found}), --watchdog 3: the job ends in ${took} ms (< 30 s) with exit 4 (got $code)" \
       '[ -n "$s_pid" ] && [ $s_took -lt 30000 ] && [ $s_code -eq 4 ]' "$out"
-    # (or, when the stop fell inside the gradient allreduce itself, ~0.1 ms a step, the
-    # alarm of a rank waiting in it: it cannot name the stopped one)
+    # (or, when the stop fell inside a blocking collective itself, ~0.1 ms a step, the
+    # alarm of a rank waiting in it: it cannot name the stopped one, it names the collective)
     t "SIGSTOP of $tag: exactly one error line, naming rank $2 and its host ($host)" \
-      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qE "rank $s_victim on $host has not joined|on $host waited [0-9]+ s inside the gradient allreduce"' "$out"
+      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qE "rank $s_victim on $host has not joined|on $host waited [0-9]+ s inside the (gradient allreduce|gradient reduce-scatter|allgather of the (hypergradient shares|weights)) \(another rank stopped in it\)"' "$out"
     t "SIGSTOP of $tag: no rank left running, the stopped one included${left:+ (left: $left)}" '[ -z "$s_left" ]'
     [ -n "$left" ] && kill -9 $left 2>/dev/null
     "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" "${@:3}" --max-steps 400 --resume "$ck" > "$dir/stall-resume.out" 2>&1; code=$?
@@ -209,35 +209,43 @@ stall 2 1
 stall 3 0
 stall 3 1 --sharded-update on   # its shares' and weights' allgathers wait under the alarm
 
-# A rank stopped inside the blocking gradient allreduce itself (gdb holds rank 1 at the
-# call's entry, then stops it): the ranks waiting in the collective cannot poll; their
-# CPU-time alarm ends the job with one line, the stopped rank's own alarm never fires.
-if command -v gdb >/dev/null 2>&1; then
-    ck=$dir/inside/ck.h5 out=$dir/inside.out
-    mkdir -p "$dir/inside"
-    timeout 120 "$MPIRUN" -np 3 "$HYPERCLIP" "${job[@]}" --watchdog 3 --checkpoint "$ck" \
+# A rank stopped inside a blocking collective itself (gdb holds rank 1 at the call's
+# entry, then stops it): the ranks waiting in the collective cannot poll; their CPU-time
+# alarm ends the job with one line naming the collective, the stopped rank's own alarm
+# never fires. The gradient allreduce, and under the sharded update the allgather of the
+# weights.
+inside() {   # inside FUNCTION "the collective's name in the message" [options...]
+    local fn=$1 name=$2 tag=$3; shift 3
+    if ! command -v gdb >/dev/null 2>&1; then
+        for k in 1 2 3; do i=$((i + 1)); echo "ok $i # SKIP gdb is not installed (tools/setup --tests installs it)"; done
+        return
+    fi
+    ck=$dir/inside-$tag/ck.h5 out=$dir/inside-$tag.out
+    mkdir -p "$dir/inside-$tag"
+    timeout 120 "$MPIRUN" -np 3 "$HYPERCLIP" "${job[@]}" --watchdog 3 --checkpoint "$ck" "$@" \
         > "$out" 2>&1 &
     job_pid=$!
     for _ in $(seq 1200); do [ -e "$ck" ] && break; sleep 0.05; done
     pid=$(rank_pid 1 "$ck")
     start=$(now_ms)
     gdb_ok=0
-    [ -n "$pid" ] && timeout 60 gdb -batch -p "$pid" -ex 'break PMPI_Allreduce' -ex continue \
-        -ex "shell kill -STOP $pid" -ex detach > "$dir/gdb.out" 2>&1 &&
-        grep -q "Breakpoint 1, .*PMPI_Allreduce" "$dir/gdb.out" && gdb_ok=1
+    [ -n "$pid" ] && timeout 60 gdb -batch -p "$pid" -ex "break $fn" -ex continue \
+        -ex "shell kill -STOP $pid" -ex detach > "$dir/gdb-$tag.out" 2>&1 &&
+        grep -q "Breakpoint 1, .*$fn" "$dir/gdb-$tag.out" && gdb_ok=1
     wait $job_pid; code=$?
     took=$(( $(now_ms) - start )) left=$(ranks_of "$ck")
+    in_name=$name
     if [ $gdb_ok = 1 ]; then
-        t "rank 1 stopped inside the gradient allreduce: the job ends in ${took} ms (< 30 s), exit 4 (got $code)" \
+        t "rank 1 stopped inside $name: the job ends in ${took} ms (< 30 s), exit 4 (got $code)" \
           '[ $took -lt 30000 ] && [ $code -eq 4 ]' "$out"
-        t "stopped inside the allreduce: one error line, from a waiting rank, saying so" \
-          '[ "$(errors "$out")" -eq 1 ] && grep "hyperclip: error:" "$out" | grep -qE "rank [02] on $host waited [0-9]+ s inside the gradient allreduce"' "$out"
-        t "stopped inside the allreduce: no rank left running${left:+ (left: $left)}" '[ -z "$left" ]'
+        t "stopped inside $name: one error line, from a waiting rank, naming it" \
+          '[ "$(errors "$out")" -eq 1 ] && grep "hyperclip: error:" "$out" | grep -qE "rank [02] on $host waited [0-9]+ s inside $in_name \(another rank stopped in it\)"' "$out"
+        t "stopped inside $name: no rank left running${left:+ (left: $left)}" '[ -z "$left" ]'
     else
         for k in 1 2 3; do i=$((i + 1)); echo "ok $i # SKIP gdb could not attach to rank 1 (ptrace not permitted here)"; done
     fi
     [ -n "$left" ] && kill -9 $left 2>/dev/null
-else
-    for k in 1 2 3; do i=$((i + 1)); echo "ok $i # SKIP gdb is not installed (tools/setup --tests installs it)"; done
-fi
+}
+inside PMPI_Allreduce "the gradient allreduce" allreduce
+inside PMPI_Allgatherv "the allgather of the weights" weights --sharded-update on
 echo "1..$i"
