@@ -9,10 +9,12 @@
 #include "train.h"
 
 /* A resume: options not given (given(ctx, "NAME") == 0) are taken from the checkpoint's
- * record `rec`; options given must agree with it, except --epochs, --max-steps,
- * --threads, --progress, --quiet, --data (whose contents' hash is checked once loaded),
- * --checkpoint and --metrics (a metrics file must carry the run's run_id). The strings
- * of o then point into rec. `ckpt` is the resumed file. */
+ * record `rec`; the options that define the run (--dataset, --model, --batch, --seed,
+ * --no-shuffle, --checkpoint-every, --reproducible here; --stack and --normalize when the
+ * checkpoint is read) must agree with it when given; --data may move (its contents' hash
+ * is checked once loaded), --checkpoint and --metrics may be named anew (a metrics file
+ * must carry the run's run_id); the rest (--epochs, --max-steps, --threads, --watchdog,
+ * ...) may change. The strings of o then point into rec. `ckpt` is the resumed file. */
 int run_resume_options(hc_trainer_options *o, const hc_run_record *rec, const char *ckpt,
                        int (*given)(const void *ctx, const char *name), const void *ctx,
                        hc_err *e);

@@ -163,6 +163,11 @@ int cli_parse_train(int argc, char **argv, hc_trainer_options *o, hc_given *give
         o->resume_path = resume_if;
         o->resume_if_exists = 1;
     }
+    /* a checkpoint holds the weights a resume continues from: --init would be ignored */
+    if (o->init_path && o->resume_path && !o->resume_if_exists)
+        return hc_fail(e, HC_ERR_USAGE, "give --init or --resume, not both: the checkpoint "
+                       "holds the weights a resume continues from (--resume-if-exists takes "
+                       "--init for its fresh start)");
     if (o->checkpoint_every && !o->checkpoint_path && !o->resume_path)
         return hc_fail(e, HC_ERR_USAGE, "--checkpoint-every needs --checkpoint FILE.h5");
     if (o->new_metrics && !o->resume_path)
@@ -246,9 +251,11 @@ void cli_train_help(FILE *f)
           "                      end, at the end, on SIGUSR1/SIGTERM, and every --checkpoint-every\n"
           "  --checkpoint-every STEPS  also save every STEPS steps\n"
           "  --resume FILE.h5    continue a checkpointed run exactly where it stopped\n"
-          "                      alone: the checkpoint's own options; options given again must\n"
-          "                      agree, except --epochs, --max-steps, --threads, --progress,\n"
-          "                      --quiet (the data may move: its contents' hash must match)\n"
+          "                      alone: the checkpoint's own options; those that define the\n"
+          "                      run, given again, must agree (--dataset --model --stack\n"
+          "                      --normalize --batch --seed --no-shuffle --checkpoint-every\n"
+          "                      --reproducible); the data may move (its contents' hash must\n"
+          "                      match); the others may change (--epochs to extend); no --init\n"
           "  --resume-if-exists FILE.h5  the same when FILE exists, else start fresh (job scripts)\n"
           "  --overwrite         replace an existing --checkpoint or --metrics file (without\n"
           "                      it, a run never replaces one it does not resume)\n"

@@ -19,8 +19,9 @@ static int differs(const char *ckpt, const char *what, const char *theirs, const
                    hc_err *e)
 {
     return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.300s is of a run with another %s: it has "
-                   "'%.200s', this command has '%.200s' (a resume may change only --epochs, "
-                   "--max-steps, --threads, --progress, --quiet)", ckpt, what, theirs, mine);
+                   "'%.200s', this command has '%.200s' (a resume keeps the run's --dataset, --model, "
+                   "--stack, --normalize, --batch, --seed, --no-shuffle, --checkpoint-every and "
+                   "--reproducible)", ckpt, what, theirs, mine);
 }
 
 int run_resume_options(hc_trainer_options *o, const hc_run_record *rec, const char *ckpt,

@@ -49,6 +49,16 @@ hc --resume "$dir/full1.h5" > "$dir/done.out" 2>&1; code=$?
 t "resuming a finished run exits 0 at once" '[ $code -eq 0 ] && grep -q "final test error" "$dir/done.out"' "$dir/done.out"
 hc --resume-if-exists "$dir/none.h5" --max-steps 3 > "$dir/fresh.out" 2>&1; code=$?
 t "--resume-if-exists with no file starts fresh" '[ $code -eq 0 ] && ! grep -q resumed "$dir/fresh.out"' "$dir/fresh.out"
+# --init serves --resume-if-exists's fresh start; a resume takes the checkpoint's weights
+hc --checkpoint "$dir/ia.h5" --init "$dir/early.h5" --max-steps 3 > /dev/null 2>&1
+hc --checkpoint "$dir/in.h5" --max-steps 3 > /dev/null 2>&1
+hc --resume-if-exists "$dir/ib.h5" --checkpoint "$dir/ib.h5" --init "$dir/early.h5" --max-steps 3 > "$dir/ib.out" 2>&1; code=$?
+t "--resume-if-exists with --init and no file: starts from the --init weights (exit $code)" \
+  '[ $code -eq 0 ] && same "$dir/ia.h5" "$dir/ib.h5" /model && ! same "$dir/in.h5" "$dir/ib.h5" /model' "$dir/ib.out"
+hc --resume "$dir/ia.h5" --max-steps 6 > /dev/null 2>&1
+hc --resume-if-exists "$dir/ib.h5" --init "$dir/early.h5" --max-steps 6 > "$dir/ib.out" 2>&1; code=$?
+t "--resume-if-exists with --init and a checkpoint: resumes it as --resume does (exit $code)" \
+  '[ $code -eq 0 ] && grep -q resumed "$dir/ib.out" && same "$dir/ia.h5" "$dir/ib.h5" /model && same "$dir/ia.h5" "$dir/ib.h5" /state' "$dir/ib.out"
 
 # ---- refusals: one message naming the problem, exit 1, nothing overwritten ----
 cp "$dir/full1.h5" "$dir/ref.h5"; cp "$dir/fullm1.h5" "$dir/refm.h5"

@@ -62,6 +62,7 @@ check 1 "data folder not found"             train --data "$dir/nope"
 check 1 "$dir/keep.h5"                      train $D --init "$dir/keep.h5" --metrics "$dir/m.h5"
 check 2 "--checkpoint-every needs --checkpoint" train $D --checkpoint-every 5
 check 2 "not both"                          train $D --resume a.h5 --resume-if-exists a.h5
+check 2 "give --init or --resume, not both" train $D --resume a.h5 --init b.h5
 check 2 "usage: hyperclip info"             info
 check 1 "$dir/nothing.h5"                   info "$dir/nothing.h5"
 i=$((i + 1))
