@@ -60,8 +60,9 @@ typedef struct {
     double *shares;             /* size x HC_COMM_MAX_SHARES: every rank's shares */
 } hc_comm;
 
-/* Collective. bucket_elems 0: one bucket (one allreduce after the whole backward);
- * watchdog_s <= 0: wait forever. sharded (one bucket only): the sharded update below. */
+/* Collective; a failure on any rank is every rank's (the same code and message).
+ * bucket_elems 0: one bucket (one allreduce after the whole backward); watchdog_s <= 0:
+ * wait forever. sharded (one bucket only): the sharded update below. */
 int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, int sharded,
               double watchdog_s, hc_err *e);
 void comm_free(hc_comm *c);

@@ -20,6 +20,7 @@ static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MP
 /* The blocking collectives the alarm watches: its message names the one a rank waited in. */
 typedef enum { WAIT_GRADIENT, WAIT_SHARES, WAIT_WEIGHTS, WAIT_STATE, WAIT_EXACT, N_WAITS } wait_kind;
 
+static int agree(MPI_Comm comm, hc_comm *watched, hc_err *e);
 static void alarm_init(const hc_comm *c);
 static void arm(const hc_comm *c, wait_kind what);
 static void disarm(const hc_comm *c);
@@ -72,16 +73,22 @@ int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, in
     c->bucket_elems = bucket_elems;
     c->n_buckets = n_reals ? (int)((n_reals + bucket_elems - 1) / bucket_elems) : 0;
     for (int i = 0; i <= HC_COMM_MAX_BUCKETS; i++) c->req[i] = MPI_REQUEST_NULL;
-    if (posix_memalign((void **)&c->grad, 64, (n_reals ? n_reals : 1) * sizeof *c->grad)) {
+    /* Collective: a rank that cannot allocate says so to all before the first collective,
+     * and so does one whose sharded parts fail, so that every rank returns the same
+     * error (the others would wait in the host names' allgather, or in the step). */
+    if (posix_memalign((void **)&c->grad, 64, (n_reals ? n_reals : 1) * sizeof *c->grad))
         c->grad = NULL;
-        return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the gradient buffer");
+    c->host = calloc((size_t)c->size, sizeof *c->host);
+    if (!c->grad || !c->host)
+        hc_fail(e, HC_ERR_RUNTIME, "out of memory for the %s", c->grad ? "host table" : "gradient buffer");
+    if (agree(comm, NULL, e)) {
+        free(c->grad);
+        free(c->host);
+        c->grad = NULL;
+        c->host = NULL;
+        return e->code;
     }
     memset(c->grad, 0, n_reals * sizeof *c->grad);
-    if (!(c->host = calloc((size_t)c->size, sizeof *c->host))) {
-        free(c->grad);
-        c->grad = NULL;
-        return hc_fail(e, HC_ERR_RUNTIME, "out of memory for the host table");
-    }
     char mine[MPI_MAX_PROCESSOR_NAME] = "";
     int len = 0;
     MPI_Get_processor_name(mine, &len);
@@ -89,7 +96,8 @@ int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, in
     MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, c->host, HC_HOST_NAME, MPI_CHAR, comm);
     for (int r = 0; r < c->size; r++) c->host[r][HC_HOST_NAME - 1] = '\0';
     MPI_Comm_dup(comm, &c->watch);
-    if (sharded && c->size > 1 && c->n_buckets <= 1 && init_sharded(c, e)) return e->code;
+    if (sharded && c->size > 1 && c->n_buckets <= 1) init_sharded(c, e);
+    if (agree(comm, NULL, e)) return e->code;
     if (c->size > 1 && watchdog_s > 0) alarm_init(c);    /* after: its text says if sharded */
     return 0;
 }

@@ -362,15 +362,17 @@ int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset 
     t->record.nranks = size;
     int local_max = (opt->batch + size - 1) / size;
     int max_batch = local_max > HC_SCORE_CHUNK ? local_max : HC_SCORE_CHUNK;  /* also the evaluation chunk */
+    /* Until here every check gives the same answer on every rank; from here a rank may
+     * run out of memory alone: each failure is agreed on before the next collective, so
+     * that every rank stops with the same message and none waits for the one gone. */
     if (model_create(&t->model, opt->model_name, ds->channels, ds->height, ds->width,
-                     ds->n_classes, max_batch, e))
-        goto fail;
-    if (init_stack(t, &spec, e)) goto fail;
+                     ds->n_classes, max_batch, e) ||
+        init_stack(t, &spec, e))
+        goto agree_on_setup;
     stack_spec_free(&spec);
-    if (list_checkpoint_groups(t)) {
-        hc_fail(e, HC_ERR_RUNTIME, "out of memory for the trainer");
-        goto fail;
-    }
+    if (list_checkpoint_groups(t)) hc_fail(e, HC_ERR_RUNTIME, "out of memory for the trainer");
+agree_on_setup:
+    if (comm_agree_on(comm, e)) goto fail;
     size_t bucket = opt->bucket_elems ? opt->bucket_elems : HC_BUCKET_ELEMS;   /* 0: one */
     if (check_sharding(opt, e)) goto fail;
     int sharded = use_sharded_update(opt, t->model.n_params, size);
@@ -379,7 +381,7 @@ int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset 
     comm_weight_part(&t->comm, &part_lo, &part_hi);
     stack_set_weight_range(&t->stack, part_lo, part_hi);
     if (opt->reproducible) {
-        if (reproducible_init(t, e)) goto fail;
+        if (reproducible_init(t, e)) goto agree_on_buffers;
     } else {
         t->model.grad_ready = on_grad_ready;
         t->model.grad_ready_ctx = &t->comm;
@@ -396,10 +398,10 @@ int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset 
     t->order = malloc((size_t)ds->train.n * sizeof *t->order);
     t->index = malloc((size_t)max_batch * sizeof *t->index);
     t->hypergrad = calloc((size_t)stack_n_hyper(&t->stack, 0), sizeof *t->hypergrad);
-    if (!t->param || !t->x || !t->y || !t->order || !t->index || !t->hypergrad || make_columns(t)) {
+    if (!t->param || !t->x || !t->y || !t->order || !t->index || !t->hypergrad || make_columns(t))
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the trainer");
-        goto fail;
-    }
+agree_on_buffers:
+    if (comm_agree(&t->comm, e)) goto fail;
     t->steps_per_epoch = (ds->train.n + opt->batch - 1) / opt->batch;
     if (opt->init_path) {
         if (load_init(t, e)) goto fail;
@@ -552,6 +554,8 @@ int trainer_step(hc_trainer *t, hc_err *e)
 }
 
 /* --reproducible: fixed chunks of samples whatever the ranks, their sums in chunk order. */
+_Static_assert(HC_REPRO_EVAL_CHUNK <= HC_SCORE_CHUNK,
+               "a --reproducible evaluation chunk must be one batch of the model (its bits)");
 static int evaluate_reproducible(hc_trainer *t, const hc_split *split, double *sums, hc_err *e)
 {
     int first, end, chunks = (split->n + HC_REPRO_EVAL_CHUNK - 1) / HC_REPRO_EVAL_CHUNK;

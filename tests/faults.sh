@@ -5,6 +5,8 @@
 #       left running, and the last --checkpoint-every checkpoint is intact and resumes;
 #   (b) a rank that cannot open its data (MPMD: the other rank's folder is fine): every
 #       rank exits, no hang, exit non-zero, one message naming what is missing;
+#   (b') a rank out of memory while the trainer is set up (ulimit -v on one rank): every
+#       rank exits with 1 and one message, no hang;
 #   (c) a read-only checkpoint folder: one clear error, the old checkpoint untouched, no
 #       temporary file left, and the error comes before the first step;
 #   (d) a non-finite loss under mpirun -np 2: exit 3, the step and the hyperparameter that
@@ -106,6 +108,31 @@ mpmd() {  # id, description, data of rank 0, data of rank 1, text the message mu
 mpmd 1 "rank 1's data folder is missing" "$dir/small" "$dir/missing" "data folder not found: $dir/missing"
 mpmd 0 "rank 0's data folder is missing" "$dir/missing" "$dir/small" "data folder not found: $dir/missing"
 mpmd file "rank 1's folder lacks t10k-labels-idx1-ubyte" "$dir/small" "$dir/partial" "$dir/partial/t10k-labels-idx1-ubyte"
+
+# ---- (b') one rank runs out of memory while the trainer is set up ----
+# `ulimit -v` on rank 1 only; a global batch of 2,000,000 28x28 samples asks each rank for
+# gigabytes of batch buffers and workspace: below 1 GB the model's workspace fails first,
+# at 2.5 GB the trainer's buffers. The other rank must not wait for it in a collective.
+oom() {  # limit in KB, text the message must hold
+    local start
+    o_out=$dir/oom-$1.out o_text=$2
+    start=$(now_ms)
+    timeout 60 "$MPIRUN" -np 2 sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then ulimit -v '"$1"'; fi
+        exec "$0" "$@"' "$HYPERCLIP" train --data "$dir/big" --batch 2000000 --max-steps 1 \
+        --watchdog 5 --quiet --metrics "$dir/oom-$1.h5" > "$o_out" 2>&1
+    o_code=$?
+    o_took=$(( $(now_ms) - start ))
+    t "rank 1 out of memory under ulimit -v $1 KB: every rank exits with 1, no hang (${o_took} ms, bounded by timeout 60; exit $o_code)" \
+      '[ $o_code -eq 1 ] && [ -z "$(ranks_of "oom-$1")" ]' "$o_out"
+    t "rank 1 out of memory ($1 KB): exactly one error message, '$2', and no metrics file" \
+      '[ "$(errors "$o_out")" -eq 1 ] && grep "hyperclip: error:" "$o_out" | grep -qF -- "$o_text" && [ ! -e "$dir/oom-$1.h5" ]' "$o_out"
+}
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    for k in 1 2 3 4; do i=$((i + 1)); echo "ok $i # SKIP a rank out of memory: AddressSanitizer reserves terabytes of address space, which ulimit -v forbids"; done
+else
+    oom 800000 "out of memory for the mlp workspace"
+    oom 2500000 "out of memory for the trainer"
+fi
 
 # ---- (c) a read-only checkpoint folder ----
 ro=$dir/ro
