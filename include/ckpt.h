@@ -5,7 +5,8 @@
  *   /state/level1/{raw, state0, state1, D0, D1, D2, clip_avg}  level 1: raw hypers,
  *                                          per-weight state (SGD b | Adam m, v | AdaGrad G
  *                                          | RMSProp s), update derivatives, clip state
- *   /state/level<k>/{raw, clip_avg, buf, D_alpha, D_mu}       levels >= 2
+ *   /state/level<k>/{raw, clip_avg, <state>, D_<key>}   levels >= 2: the level's
+ *                                          optimizer's state names and one D per key
  *   attributes: the trainer's position on /state (step, epoch, pos, ...), each level's
  *   counters on its group; on the root format, format_version and the run record
  *   (runrec.h: identity and provenance); on every dataset description and unit.

@@ -57,7 +57,8 @@ void data_format_help(FILE *f, const char *indent);
 
 /* Loads the data set in folder `path`. `name` is "mnist", "fashion-mnist", "cifar10"
  * or NULL to infer it from the files (IDX files: "fashion-mnist" when the path names
- * "fashion", else "mnist"). Sets lut to pixel / 255. */
+ * "fashion", else "mnist"). Applies the format's default normalization (unit for IDX,
+ * train-stats for CIFAR-10). */
 int dataset_load(hc_dataset *ds, const char *path, const char *name, hc_err *e);
 void dataset_free(hc_dataset *ds);
 
@@ -66,7 +67,7 @@ void dataset_free(hc_dataset *ds);
 void dataset_prefer_huge_pages(hc_dataset *ds);
 
 /* mode "unit" (pixel/255), "train-stats" (the training split's own mean and std) or
- * "authors" (the constants above; 3-channel data only). A usage error otherwise. */
+ * "authors" (the clipping paper's constants, src/data_family.h; 3-channel data only). A usage error otherwise. */
 int dataset_set_normalization(hc_dataset *ds, const char *mode, hc_err *e);
 /* The same check of the word alone (NULL is fine), before any data is read. */
 int dataset_check_normalization(const char *mode, hc_err *e);

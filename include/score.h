@@ -9,8 +9,10 @@
 #include "hc_real.h"
 #include "model.h"
 
-/* The evaluation chunk: samples per eval_batch call (the trainer's workspace is at least
- * this; the same chunks give the same sums). */
+/* The evaluation chunk of `hyperclip eval` and of --reproducible: samples per eval_batch
+ * call. The trainer's workspace holds at least this; its own evaluation goes by its
+ * workspace (a larger local batch, larger chunks: the error counts are the same, the
+ * loss sums may differ in the last bits). */
 #define HC_SCORE_CHUNK 256
 
 /* Adds the losses and correct predictions of samples [begin, end) of split to sums[0],

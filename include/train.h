@@ -2,13 +2,16 @@
  *
  * A step (spec "One step, in order" and "Data parallelism"), phase by phase:
  *   gather      this rank's shard of the global batch
- *   model       forward, backward into the gradient buffer; each finished bucket of
- *               gradients starts its allreduce while the earlier layers' backward runs
- *   comm        the rest of the allreduce (and the loss and stop request, two doubles)
+ *   model       forward, backward into the gradient buffer (with --bucket, each
+ *               finished bucket starts its allreduce while earlier layers' backward runs)
+ *   comm        every rank's arrival, then one allreduce of the gradient (by default;
+ *               the buckets' rest with --bucket; a reduce-scatter under the sharded
+ *               update) and of the loss and stop request, two doubles
  *   hypergrad   level-1 hypergradients g . D from the summed gradient (D is the same on
- *               every rank, so this equals the sum of the ranks' shares)
+ *               every rank, so this equals the sum of the ranks' shares; sharded: this
+ *               rank's part, then the parts' shares allgathered and summed in rank order)
  *   hyper       hypergradients of the higher levels, clip, their updates top down
- *   weights     level 1 updates the weights
+ *   weights     level 1 updates the weights (sharded: its part, then an allgather)
  *   advance     bookkeeping, metrics row, next batch
  * Everything the step touches is allocated by trainer_init. A phase clock (off unless
  * asked for) times each phase of the real step: the bench reads it. */

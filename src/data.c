@@ -59,7 +59,6 @@ static const hc_data_format *detect_format(const char *path)
     return fallback;
 }
 
-/* What a user without the data needs to hear: where to get it. */
 /* What a user without the data needs to hear: where to get it ("; tools/fetch-data
  * mnist|fashion-mnist|cifar10 DIR downloads one"). */
 static const char *fetch_hint(char *out, size_t size)

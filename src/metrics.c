@@ -85,9 +85,9 @@ static off_t append_bytes(int n_cols, int n_rows)
     return (off_t)n_cols * ((off_t)n_rows * 8 + 3 * 8 * CHUNK_ROWS + 4096) + 256 * 1024;
 }
 
-/* File access without HDF5's file locks: a reader that keeps the file open (h5py,
- * `hyperclip info`) must not make the trainer's next flush fail. */
-/* Opens the file for a writing session that may add up to `bytes` bytes. */
+/* Opens the file for a writing session that may add up to `bytes` bytes, without HDF5's
+ * file locks: a reader that keeps the file open (h5py, `hyperclip info`) must not make
+ * the trainer's next flush fail. */
 static hid_t open_rw(const char *path, off_t bytes, hc_err *e)
 {
     /* Opened read-only first: the reservation grows the file, which would hide a

@@ -211,10 +211,10 @@ int model_read(hid_t file, const hc_model *m, hc_real *param, const char *what, 
     return rc;
 }
 
-/* File access without HDF5's file locks, like the metrics writer: reading weights
- * must not block, or be blocked by, another process that has the file open. */
 /* Checks that path is a readable HDF5 file first, so the message says which of
- * "missing", "a directory" or "not HDF5" it is rather than HDF5's internals. */
+ * "missing", "a directory" or "not HDF5" it is rather than HDF5's internals. Opened
+ * without HDF5's file locks: reading weights must not block, or be blocked by, another
+ * process that has the file open. */
 static int open_file(const char *path, const char *kind, const char *what, hid_t *file,
                      hc_err *e)
 {

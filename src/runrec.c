@@ -316,7 +316,7 @@ int runrec_check_same_run(const hc_run_record *theirs, const hc_run_record *mine
 /* ---- descriptions and units, by the last components of a dataset's path ---- */
 
 static const struct {
-    const char *suffix, *desc, *unit;   /* %s: the hyperparameter's name */
+    const char *suffix, *desc, *unit;
 } describe_table[] = {
     {"steps/loss", "mean cross-entropy loss of the step's global minibatch", "nat"},
     {"/value", "effective value of this hyperparameter after the step", "1"},

@@ -18,8 +18,9 @@
 #define EPOCH_STREAM 1000u      /* rng stream of epoch e's order: EPOCH_STREAM + e */
 #define METRICS_ROWS 1024       /* step rows buffered between writes */
 
-/* Set by the signal handler, read at the next step. A handler can reach nothing else:
- * the one piece of process-wide state in the program. */
+/* Set by the signal handler, read at the next step. A handler can reach nothing else,
+ * hence process-wide state (as is the watchdog's alarm text in comm.c, for the same
+ * reason). */
 static volatile sig_atomic_t stop_signals;
 
 static void on_stop_signal(int sig)
