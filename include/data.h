@@ -46,7 +46,6 @@ typedef struct {
 
 typedef enum { HC_TABLE_ENUM(HC_DATA_FORMAT_LIST) DATA_FORMAT_COUNT } hc_data_format_kind;
 
-const hc_data_format *data_format(hc_data_format_kind kind);
 /* The format that holds data set `name`; NULL for none (a usage error in e). */
 const hc_data_format *data_format_of_name(const char *name, hc_err *e);
 /* Every data set name, joined by sep ("mnist | fashion-mnist | cifar10"), the last one by

@@ -7,8 +7,6 @@
 #include <sys/types.h>
 #include "error.h"
 
-/* "a directory", "a FIFO (named pipe)", "a character device", ... for a st_mode. */
-const char *file_kind_words(mode_t mode);
 
 /* An input: exists, is a regular file and is readable. `what` opens the message
  * ("checkpoint", "init file", ...). */

@@ -35,8 +35,6 @@ typedef struct {
  * message that quotes the string and points at the offending text. */
 int stack_parse(const char *text, hc_stack_spec *spec, hc_err *e);
 void stack_spec_free(hc_stack_spec *spec);
-/* The table's optimizer names, "sgd, adam, ..." with last_sep before the last one. */
-void stack_optimizer_names(char *out, size_t size, const char *last_sep);
 /* One line per optimizer of the table: its keys with their defaults, its switches. */
 void stack_grammar_help(FILE *f, const char *indent);
 /* Canonical text with every value spelled out, e.g.

@@ -219,6 +219,8 @@ void cli_usage(FILE *f)
 
 void cli_train_help(FILE *f)
 {
+    hc_trainer_options d;          /* the defaults shown are the trainer's own */
+    trainer_options_defaults(&d);
     fputs("usage: mpirun -np N hyperclip train [options]\n\n"
           "  --data PATH         data folder: MNIST/Fashion-MNIST IDX files or CIFAR-10 batch\n"
           "                      files (.gz or plain) [" HC_DEFAULT_DATA "]\n"
@@ -236,14 +238,15 @@ void cli_train_help(FILE *f)
     model_names(models, sizeof models, " | ");
     fprintf(f, "  --model NAME        %s [%s]\n", models, model_desc(0)->name);
     model_help(f, "                        ");
-    fputs("  --stack SPEC        optimizer stack, primary first [adam / sgd(alpha=1e-3, clip=on)]\n"
-          "                      e.g. 'adam(alpha=1e-3) / sgd(alpha=1e-2, clip=on)'\n"
+    fprintf(f, "  --stack SPEC        optimizer stack, primary first [%s]\n", d.stack_text);
+    fputs("                      e.g. 'adam(alpha=1e-3) / sgd(alpha=1e-2, clip=on)'\n"
           "                      any optimizer at any level, any number of levels:\n", f);
     stack_grammar_help(f, "                        ");
-    fputs(          "  --epochs N          epochs [1]\n"
-          "  --batch B           global minibatch, split over the ranks [256]\n"
-          "  --seed S            seed of the initial weights and the epoch order [1]\n"
-          "  --max-steps K       stop after K steps in all\n"
+    fprintf(f, "  --epochs N          epochs [%d]\n"
+            "  --batch B           global minibatch, split over the ranks [%d]\n"
+            "  --seed S            seed of the initial weights and the epoch order [%ld]\n",
+            d.epochs, d.batch, d.seed);
+    fputs("  --max-steps K       stop after K steps in all\n"
           "  --no-shuffle        batch k is samples [kB, kB+B) in file order, every epoch\n"
           "  --init FILE.h5      start from these weights (/model/<layer>/weight|bias)\n"
           "  --metrics FILE.h5   per-step and per-epoch record (written by rank 0)\n"
@@ -261,7 +264,9 @@ void cli_train_help(FILE *f)
           "                      it, a run never replaces one it does not resume)\n"
           "  --new-metrics       on a resume whose metrics file is gone: start a new one,\n"
           "                      which records its first step\n"
-          "  --threads N         BLIS threads per rank [1]\n"
+          , f);
+    fprintf(f, "  --threads N         BLIS threads per rank [%d]\n", d.threads);
+    fputs(
           "  --progress WHEN     live progress bar: auto (a terminal) | always | never [auto]\n"
           "  --quiet             no per-epoch lines, only the final one\n"
           "  --private-data      one copy of the data set per rank (default: one per node,\n"
@@ -270,13 +275,14 @@ void cli_train_help(FILE *f)
           "                      start during the backward [all: one allreduce after it]\n"
           "  --reproducible V    the same bits on any number of ranks up to V: the batch in V\n"
           "                      virtual shards, their gradients summed exactly (e.g. 16)\n"
-          "  --sharded-update WHEN  each rank updates 1/P of the weights (reduce-scatter,\n"
-          "                      update, allgather) instead of all of them: auto (models of\n"
-          "                      500k weights or more) | on | off [auto]\n"
-          "  --watchdog SECONDS  a rank that does not join the step's allreduce for this long\n"
-          "                      (stopped, hung) ends the job, naming it (exit 4); 0: wait\n"
-          "                      forever [45]\n"
-          "  --help, -h          this text\n", f);
+          , f);
+    fprintf(f, "  --sharded-update WHEN  each rank updates 1/P of the weights (reduce-scatter,\n"
+            "                      update, allgather) instead of all of them: auto (models of\n"
+            "                      %zu weights or more) | on | off [auto]\n"
+            "  --watchdog SECONDS  a rank that does not join the step's allreduce for this long\n"
+            "                      (stopped, hung) ends the job, naming it (exit 4); 0: wait\n"
+            "                      forever [%d]\n"
+            "  --help, -h          this text\n", HC_SHARD_MIN_PARAMS, d.watchdog);
 }
 
 void cli_eval_help(FILE *f)

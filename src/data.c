@@ -11,7 +11,6 @@
 
 HC_TABLE_DEFINE(hc_data_format, formats, HC_DATA_FORMAT_LIST, DATA_FORMAT_COUNT);
 
-const hc_data_format *data_format(hc_data_format_kind kind) { return formats[kind]; }
 
 void dataset_names(char *out, size_t size, const char *sep, const char *last_sep)
 {

@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *file_kind_words(mode_t mode)
+/* "a directory", "a FIFO (named pipe)", "a character device", ... for a st_mode. */
+static const char *file_kind_words(mode_t mode)
 {
     if (S_ISREG(mode)) return "a regular file";
     if (S_ISDIR(mode)) return "a directory";

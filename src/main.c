@@ -10,12 +10,10 @@
 #include "data.h"
 #include "data_shared.h"
 #include "info.h"
-#include "model_io.h"
 #include "run_files.h"
 #include "runrec.h"
 #include "score.h"
 #include "train.h"
-#include <unistd.h>
 
 /* Rank 0 prints the (agreed) error; every rank returns its code. A stalled rank cannot
  * be agreed with: the rank that named it prints, and every running rank aborts the job
@@ -205,11 +203,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "info")) {
-        if (argc != 3) {
-            fprintf(stderr, "hyperclip: error: usage: hyperclip info FILE.h5\n");
-            return HC_ERR_USAGE;
-        }
-        info_run(argv[2], stdout, &e);
+        if (argc != 3) hc_fail(&e, HC_ERR_USAGE, "usage: hyperclip info FILE.h5");
+        else info_run(argv[2], stdout, &e);
         return report(0, &e);
     }
     if (strcmp(cmd, "train") && strcmp(cmd, "eval")) {

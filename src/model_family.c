@@ -47,7 +47,8 @@ int model_slice_rows(const hc_model *m, int rows, int cols)
     return r < 1 ? 1 : (int)r;
 }
 
-int argmax_nan_first(const hc_real *v, int n)
+/* Index of the largest value; a NaN is the largest, the first NaN wins (PyTorch). */
+static int argmax_nan_first(const hc_real *v, int n)
 {
     int best = 0;
     for (int j = 0; j < n; j++) {

@@ -46,7 +46,4 @@ void model_slice_ready(const hc_model *m, size_t offset, size_t count);
 /* Rows per slice of a (rows x cols) weight gradient, for m->grad_slice. */
 int model_slice_rows(const hc_model *m, int rows, int cols);
 
-/* Index of the largest value; a NaN is the largest, the first NaN wins (PyTorch). */
-int argmax_nan_first(const hc_real *v, int n);
-
 #endif

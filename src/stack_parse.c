@@ -314,7 +314,7 @@ static int parse_items(cursor *c, int index, hc_level_spec *lvl)
 }
 
 /* "sgd, adam, ... or rmsprop_alpha": the table's names, for messages and --help. */
-void stack_optimizer_names(char *out, size_t size, const char *last_sep)
+static void stack_optimizer_names(char *out, size_t size, const char *last_sep)
 {
     size_t len = 0;
     out[0] = '\0';
@@ -384,9 +384,10 @@ static int parse_level(cursor *c, int index, hc_level_spec *lvl)
         c->p++;
         if ((rc = parse_items(c, index, lvl))) return rc;
         /* gdtuo's SGDPerParam has step sizes only: no momentum branch to share */
-        if (lvl->per_tensor && lvl->eff[1] != 0.0)
-            return fail_at(c, start, "per_tensor=on has no momentum (mu must be 0), as gdtuo's "
-                           "SGDPerParam");
+        for (int h = 0; lvl->per_tensor && h < o->n_keys; h++)
+            if (o->key[h].role == KEY_LEARNED_IF_NONZERO && lvl->eff[h] != 0.0)
+                return fail_at(c, start, "per_tensor=on has no momentum (%s must be 0), as "
+                               "gdtuo's SGDPerParam", o->key[h].name);
         skip_ws(c);
         if (*c->p != '/' && *c->p != '\0')
             return fail_at(c, c->p, "unexpected %s after ')' (expected '/' or the end)",
