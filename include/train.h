@@ -19,6 +19,7 @@
 #define HC_TRAIN_H
 #include <mpi.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "comm.h"
 #include "repro.h"
 #include "data.h"
@@ -129,6 +130,10 @@ typedef struct {
 } hc_trainer;
 
 /* Builds everything for one run on communicator comm (collective). */
+/* The start line: version, ranks x threads, model, stack, data (`copies`: how the data
+ * set is held), global batch. */
+void trainer_print_start(const hc_trainer *t, FILE *f, int threads, const char *copies);
+
 int trainer_init(hc_trainer *t, const hc_trainer_options *opt, const hc_dataset *ds, MPI_Comm comm,
                  hc_err *e);
 void trainer_free(hc_trainer *t);

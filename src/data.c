@@ -3,6 +3,7 @@
 #include "data.h"
 #include "data_family.h"
 #include "files.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,13 +128,26 @@ int dataset_load(hc_dataset *ds, const char *path, const char *name, hc_err *e)
     return 0;
 }
 
+void dataset_free_split(hc_split *s)
+{
+    free(s->pixels);
+    free(s->labels);
+    memset(s, 0, sizeof *s);
+}
+
 void dataset_free(hc_dataset *ds)
 {
-    free(ds->train.pixels);
-    free(ds->train.labels);
-    free(ds->test.pixels);
-    free(ds->test.labels);
+    dataset_free_split(&ds->train);
+    dataset_free_split(&ds->test);
     memset(ds, 0, sizeof *ds);
+}
+
+int dataset_gz_failure(gzFile g, const char *file, hc_err *e)
+{
+    int errnum = 0;
+    const char *why = gzerror(g, &errnum);
+    if (errnum == Z_ERRNO) why = strerror(errno);
+    return hc_fail(e, HC_ERR_RUNTIME, "%s: unreadable or corrupt gzip data (%s)", file, why);
 }
 
 int dataset_find_file(const char *dir, const char *name, const char *hint, char *path,

@@ -28,13 +28,6 @@
 
 /* ---- reading one file ---- */
 
-static int gz_failure(gzFile g, const char *file, hc_err *e)
-{
-    int errnum = 0;
-    const char *why = gzerror(g, &errnum);
-    if (errnum == Z_ERRNO) why = strerror(errno);
-    return hc_fail(e, HC_ERR_RUNTIME, "%s: unreadable or corrupt gzip data (%s)", file, why);
-}
 
 /* The whole (decompressed) content of `file`, at most max bytes. */
 static int slurp(const char *file, size_t max, unsigned char **out, size_t *len, hc_err *e)
@@ -72,7 +65,7 @@ static int slurp(const char *file, size_t max, unsigned char **out, size_t *len,
         size_t want = cap - got;
         int r = gzread(g, buf + got, (unsigned)(want < (1u << 30) ? want : (1u << 30)));
         if (r < 0) {
-            rc = gz_failure(g, file, e);
+            rc = dataset_gz_failure(g, file, e);
             break;
         }
         if (r == 0) {
@@ -160,12 +153,6 @@ static int append_batch(const char *file, hc_split *s, size_t *cap, hc_err *e)
     return 0;
 }
 
-static void free_split(hc_split *s)
-{
-    free(s->pixels);
-    free(s->labels);
-    memset(s, 0, sizeof *s);
-}
 
 int data_cifar_load(hc_dataset *ds, const char *dir, hc_err *e)
 {
@@ -183,8 +170,8 @@ int data_cifar_load(hc_dataset *ds, const char *dir, hc_err *e)
     for (int i = 0; i < 5 && !rc; i++) rc = append_batch(path[i], &train, &cap_train, e);
     if (!rc) rc = append_batch(path[5], &test, &cap_test, e);
     if (rc) {
-        free_split(&train);
-        free_split(&test);
+        dataset_free_split(&train);
+        dataset_free_split(&test);
         return rc;
     }
     if (!ds->name[0]) snprintf(ds->name, sizeof ds->name, "cifar10");

@@ -2,6 +2,7 @@
  * in-memory data sets include it too). include/data.h is the interface. */
 #ifndef HC_DATA_FAMILY_H
 #define HC_DATA_FAMILY_H
+#include <zlib.h>
 #include "data.h"
 
 /* The readers' file lookup: dir/name, else dir/name.gz, into path (size bytes). Fails
@@ -9,6 +10,12 @@
  * (may be ""), or "path too long". */
 int dataset_find_file(const char *dir, const char *name, const char *hint, char *path,
                       size_t size, hc_err *e);
+
+/* The one message for a failed gzip read of `file` (zlib's reason, or errno's). */
+int dataset_gz_failure(gzFile g, const char *file, hc_err *e);
+
+/* Frees a split's pixels and labels and zeroes it. */
+void dataset_free_split(hc_split *s);
 
 /* ---- the lookup table (data_norm.c) ---- */
 

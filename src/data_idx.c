@@ -41,13 +41,6 @@ static int open_idx(const char *file, gzFile *g, hc_err *e)
                    errno ? strerror(errno) : "out of memory");
 }
 
-static int gz_failure(gzFile g, const char *file, hc_err *e)
-{
-    int errnum = 0;
-    const char *why = gzerror(g, &errnum);
-    if (errnum == Z_ERRNO) why = strerror(errno);
-    return hc_fail(e, HC_ERR_RUNTIME, "%s: unreadable or corrupt gzip data (%s)", file, why);
-}
 
 /* True when the last short read was caused by a gzip stream that ends early. */
 static int gz_cut_short(gzFile g)
@@ -76,7 +69,7 @@ static int read_header(gzFile g, const char *file, uint32_t magic, unsigned char
                        size_t len, hc_err *e)
 {
     int64_t got = read_upto(g, hdr, len);
-    if (got < 0) return gz_failure(g, file, e);
+    if (got < 0) return dataset_gz_failure(g, file, e);
     if (got >= 4 && be32(hdr) != magic) {
         int images = magic == IDX_MAGIC_IMAGES;
         uint32_t other = images ? IDX_MAGIC_LABELS : IDX_MAGIC_IMAGES;
@@ -120,7 +113,7 @@ static int read_payload(gzFile g, const char *file, uint64_t count, uint64_t ite
         int64_t r = read_upto(g, buf + got, cap - got);
         if (r < 0) {
             free(buf);
-            return gz_failure(g, file, e);
+            return dataset_gz_failure(g, file, e);
         }
         got += (uint64_t)r;
         if (got < cap) break;   /* end of file before the buffer filled */
@@ -143,7 +136,7 @@ static int check_end(gzFile g, const char *file, uint64_t data_bytes, hc_err *e)
     uint64_t extra = 0;
     int r;
     while ((r = gzread(g, tmp, sizeof tmp)) > 0) extra += (uint64_t)r;
-    if (r < 0) return gz_failure(g, file, e);
+    if (r < 0) return dataset_gz_failure(g, file, e);
     if (extra)
         return hc_fail(e, HC_ERR_RUNTIME, "%s: %" PRIu64 " trailing bytes after the %" PRIu64
                        " bytes of data the header claims", file, extra, data_bytes);
@@ -254,12 +247,6 @@ static int load_split(const char *dir, const char *img_name, const char *lbl_nam
     return rc;
 }
 
-static void free_split(hc_split *s)
-{
-    free(s->pixels);
-    free(s->labels);
-    memset(s, 0, sizeof *s);
-}
 
 int data_idx_load(hc_dataset *ds, const char *dir, hc_err *e)
 {
@@ -274,8 +261,8 @@ int data_idx_load(hc_dataset *ds, const char *dir, hc_err *e)
         rc = hc_fail(e, HC_ERR_RUNTIME, "image size differs in %s: train images are %dx%d, "
                      "t10k (test) images are %dx%d", dir, tr_rows, tr_cols, te_rows, te_cols);
     if (rc) {
-        free_split(&train);
-        free_split(&test);
+        dataset_free_split(&train);
+        dataset_free_split(&test);
         return rc;
     }
     if (!ds->name[0]) snprintf(ds->name, sizeof ds->name, "mnist");

@@ -33,22 +33,6 @@ static int report(int rank, const hc_err *e)
     return e->code;
 }
 
-static void print_start(const hc_trainer *t, int threads, const hc_data_share *share)
-{
-    const hc_dataset *ds = t->ds;
-    char copies[64] = "one copy per rank";
-    if (share->ranks > 1)
-        snprintf(copies, sizeof copies, "one copy per node, shared by %d ranks", share->ranks);
-    printf("hyperclip %s: %d rank%s x %d BLIS thread%s; model %s, %zu parameters%s\n"
-           "  stack %s\n  data %s (%s): %d train, %d test (%s); global batch %d, %d "
-           "steps/epoch\n",
-           HC_VERSION, t->comm.size, t->comm.size > 1 ? "s" : "", threads, threads > 1 ? "s" : "",
-           t->model.name, t->model.n_params, t->comm.sharded ? "; sharded update" : "",
-           t->stack_canon, ds->name, t->opt.data_path, ds->train.n, ds->test.n, copies,
-           t->opt.batch, t->steps_per_epoch);
-    fflush(stdout);
-}
-
 /* Does the resume of o apply (--resume-if-exists with no file starts fresh)? */
 static int resuming(const hc_trainer_options *o)
 {
@@ -84,10 +68,16 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
                         opt.private_data, e);
     if (!e->code && opt.normalize) dataset_set_normalization(&ds, opt.normalize, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
-    if (runrec_init(&rec, argc, argv, prev.run_id, opt.threads, MPI_COMM_WORLD, e)) goto out;
+    runrec_init(&rec, argc, argv, prev.run_id, opt.threads, MPI_COMM_WORLD, e);
+    if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;     /* out of memory on one rank */
     opt.record = &rec;
     if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
-    if (rank == 0) print_start(&t, opt.threads, &share);
+    if (rank == 0) {
+        char copies[64] = "one copy per rank";
+        if (share.ranks > 1)
+            snprintf(copies, sizeof copies, "one copy per node, shared by %d ranks", share.ranks);
+        trainer_print_start(&t, stdout, opt.threads, copies);
+    }
     code = trainer_run(&t, e);
     if (e->code == HC_ERR_STALLED) return e->code;  /* no collective frees: the job aborts */
     trainer_free(&t);

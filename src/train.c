@@ -420,6 +420,19 @@ fail:
     return e->code;
 }
 
+void trainer_print_start(const hc_trainer *t, FILE *f, int threads, const char *copies)
+{
+    const hc_dataset *ds = t->ds;
+    fprintf(f, "hyperclip %s: %d rank%s x %d BLIS thread%s; model %s, %zu parameters%s\n"
+            "  stack %s\n  data %s (%s): %d train, %d test (%s); global batch %d, %d "
+            "steps/epoch\n",
+            HC_VERSION, t->comm.size, t->comm.size > 1 ? "s" : "", threads, threads > 1 ? "s" : "",
+            t->model.name, t->model.n_params, t->comm.sharded ? "; sharded update" : "",
+            t->stack_canon, ds->name, t->opt.data_path, ds->train.n, ds->test.n, copies,
+            t->opt.batch, t->steps_per_epoch);
+    fflush(f);
+}
+
 void trainer_free(hc_trainer *t)
 {
     free(t->stack_canon);
