@@ -107,8 +107,8 @@ int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type,
  * allreduce of the whole gradient, blocking (the bench's probe). */
 int comm_allreduce_bare(hc_comm *c, hc_err *e);
 
-/* Contiguous shard [*begin, *end) of n items for this rank. */
-void comm_shard(const hc_comm *c, int n, int *begin, int *end);
+/* Contiguous shard [*begin, *end) of n items for rank `rank` of `size`. */
+void comm_shard(int rank, int size, int n, int *begin, int *end);
 
 /* Collective: every rank passes its own status; if any failed, every rank returns the
  * same code and message (the lowest failing rank's). Returns 0 when all are fine. The

@@ -431,10 +431,10 @@ int comm_allreduce_bare(hc_comm *c, hc_err *e)
     return comm_allreduce_blocking(c, c->grad, (int)c->n_reals, real_type(), MPI_SUM, e);
 }
 
-void comm_shard(const hc_comm *c, int n, int *begin, int *end)
+void comm_shard(int rank, int size, int n, int *begin, int *end)
 {
-    *begin = (int)((long)n * c->rank / c->size);
-    *end = (int)((long)n * (c->rank + 1) / c->size);
+    *begin = (int)((long)n * rank / size);
+    *end = (int)((long)n * (rank + 1) / size);
 }
 
 /* ---- agreement ---- */

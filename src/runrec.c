@@ -338,8 +338,6 @@ static const struct {
     {"/D1", "derivative of the weights w.r.t. the level's hyperparameter 1", "1"},
     {"/D2", "derivative of the weights w.r.t. the level's hyperparameter 2", "1"},
     {"/buf", "momentum buffer of this level's SGD over the level below's raw values", "1"},
-    {"/D_alpha", "derivative of the level below's raw values w.r.t. this level's alpha", "1"},
-    {"/D_mu", "derivative of the level below's raw values w.r.t. this level's mu", "1"},
 };
 
 void runrec_describe_path(const char *path, char *desc, size_t n, const char **unit)

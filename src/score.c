@@ -74,14 +74,13 @@ int scorer_init(hc_scorer *s, const char *path, const hc_dataset *ds, MPI_Comm c
 int scorer_run(hc_scorer *s, const hc_dataset *ds, const hc_split *split, MPI_Comm comm,
                double *loss, double *error, hc_err *e)
 {
-    hc_comm shard = {0};            /* only its rank and size: the trainer's shares */
-    int begin, end;
-    MPI_Comm_rank(comm, &shard.rank);
-    MPI_Comm_size(comm, &shard.size);
-    comm_shard(&shard, split->n, &begin, &end);
+    int rank, size, begin, end;     /* the trainer's shares */
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    comm_shard(rank, size, split->n, &begin, &end);
     double sums[2] = {0.0, 0.0};    /* loss, correct */
     score_range(&s->model, s->param, ds, split, begin, end, s->x, s->y, s->index, sums);
-    if (shard.size > 1) MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm);
+    if (size > 1) MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, comm);
     *loss = sums[0] / split->n;
     *error = 1.0 - sums[1] / split->n;
     (void)e;

@@ -506,7 +506,7 @@ int trainer_gradients(hc_trainer *t, hc_err *e)
 {
     if (t->repro.n_virtual) return gradients_reproducible(t, e);
     int begin, end;
-    comm_shard(&t->comm, t->batch_n, &begin, &end);
+    comm_shard(t->comm.rank, t->comm.size, t->batch_n, &begin, &end);
     const int *idx = t->order + (size_t)t->pos * t->opt.batch + begin;
     int n = end - begin;
     /* the mean is over the step's global minibatch, whatever the number of ranks */
@@ -592,7 +592,7 @@ int trainer_evaluate(hc_trainer *t, const hc_split *split, double *loss, double 
         if (evaluate_reproducible(t, split, sums, e)) return e->code;
     } else {
         int begin, end;
-        comm_shard(&t->comm, split->n, &begin, &end);
+        comm_shard(t->comm.rank, t->comm.size, split->n, &begin, &end);
         score_range(&t->model, t->param, t->ds, split, begin, end, t->x, t->y, t->index, sums);
         if (comm_allreduce(&t->comm, sums, 2, MPI_DOUBLE, MPI_SUM, "the evaluation's allreduce", e))
             return e->code;

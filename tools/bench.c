@@ -608,9 +608,8 @@ static void trainer_opts_for(const bench_opts *o, hc_trainer_options *opt)
 /* Samples of a global batch that rank `rank` of `size` gets (the trainer's split). */
 static int shard_size(int batch, int rank, int size)
 {
-    hc_comm world = {.rank = rank, .size = size};
     int b0, b1;
-    comm_shard(&world, batch, &b0, &b1);
+    comm_shard(rank, size, batch, &b0, &b1);
     return b1 - b0;
 }
 
@@ -803,7 +802,7 @@ static int bench(const bench_opts *o, int rank, int size, hc_err *e)
     }
 
     /* every full global batch gives this rank the same shard size: the GEMM shapes */
-    comm_shard(&t.comm, opt.batch < ds.train.n ? opt.batch : ds.train.n, &b0, &b1);
+    comm_shard(t.comm.rank, t.comm.size, opt.batch < ds.train.n ? opt.batch : ds.train.n, &b0, &b1);
     if (gemm_set_init(&g, &t, b1 - b0)) {
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the GEMM scratch");
     }
