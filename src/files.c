@@ -121,6 +121,23 @@ static int write_holder(int fd)
     return ftruncate(fd, 0) == 0 && pwrite(fd, line, (size_t)n, 0) == n ? 0 : -1;
 }
 
+/* A lock file holds "HOST PID\n" (or nothing yet): anything else is a user's file that
+ * happens to have the name, which a run must neither fill nor remove. */
+static int looks_like_lock(int fd)
+{
+    char text[320], host[256], rest[2];
+    long pid;
+    struct stat st;
+    if (fstat(fd, &st) != 0) return 0;
+    if (st.st_size == 0) return 1;
+    if (st.st_size >= (off_t)sizeof text) return 0;
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    if (n != st.st_size) return 0;
+    text[n] = '\0';
+    return strlen(text) == (size_t)n && sscanf(text, "%255s %ld %1s", host, &pid, rest) == 2 &&
+           pid > 0;
+}
+
 /* Without fcntl locks: the holder recorded in the file is alive unless it ran on this
  * host and its PID is gone. */
 static int holder_alive(const char *holder)
@@ -183,6 +200,12 @@ int file_lock(hc_file_lock *l, const char *path, const char *what, hc_err *e)
         if (stat(lp, &ps) != 0 || ps.st_ino != fs.st_ino || ps.st_dev != fs.st_dev) {
             close(fd);
             continue;
+        }
+        if (!looks_like_lock(fd)) {
+            close(fd);
+            free(lp);
+            return fail_path(e, what, path, "its lock file (.lock beside it) exists and is not "
+                             "a lock: move that file away");
         }
         if (write_holder(fd)) {
             err = errno;

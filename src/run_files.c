@@ -1,5 +1,6 @@
 /* run_files.c - resume options from the run record, output checks, locks (run_files.h). */
 #include "run_files.h"
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,18 @@ int run_files_open(hc_run_locks *l, const hc_trainer_options *o, const char *run
             if (f[i].path && f[j].path && !(i == 1 && j == 2) && file_same(f[i].path, f[j].path))
                 return hc_fail(e, HC_ERR_USAGE, "--%s and --%s name the same file (%.400s)",
                                f[i].option, f[j].option, f[j].path);
+    /* nor name the lock file beside a checkpoint or metrics file (FILE.lock), which a run
+     * fills and removes */
+    for (int i = 2; i < 4; i++) {
+        char lock[PATH_MAX + 8];
+        if (!f[i].path || snprintf(lock, sizeof lock, "%s.lock", f[i].path) >= (int)sizeof lock)
+            continue;
+        for (int j = 0; j < 4; j++)
+            if (f[j].path && file_same(f[j].path, lock))
+                return hc_fail(e, HC_ERR_USAGE, "--%s %.400s is the lock file of --%s %.400s: "
+                               "name another file", f[j].option, f[j].path, f[i].option,
+                               f[i].path);
+    }
     if (o->checkpoint_path && file_check_output(o->checkpoint_path, "checkpoint", &ck_exists, e))
         return e->code;
     if (o->metrics_path && file_check_output(o->metrics_path, "metrics", &m_exists, e))

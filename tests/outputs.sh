@@ -7,7 +7,8 @@
 #   not files: a directory, a FIFO or a device as an output or an input gets one line
 #     calling it what it is, at once (a FIFO never blocks: every run is under timeout);
 #   locks: a second run on the same files exits at once naming the first's host and PID;
-#     a lock left by a killed run is taken over;
+#     a lock left by a killed run is taken over; a user's file with a lock file's name is
+#     never filled or removed, and no option may name another's lock file;
 #   messages: a too-long name is called that, no HDF5 error stack ever, and escape
 #     sequences in a file's strings never reach the terminal through `hyperclip info`.
 # Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
@@ -119,6 +120,21 @@ printf 'another-host 12345\n' > "$dir/l.h5.lock"
 timeout 60 "$HYPERCLIP" train --resume "$dir/l.h5" --quiet --max-steps 5 > "$dir/take2.out" 2>&1; code=$?
 t "a lock file whose fcntl lock nobody holds (its holder died, on any host) is taken over (exit $code)" \
   '[ $code -eq 0 ] && [ ! -e "$dir/l.h5.lock" ]' "$dir/take2.out"
+
+# a user's file that has a lock file's name is neither filled nor removed, and no option
+# may name the lock file beside another's output (a run fills that file, then removes it)
+cp "$dir/c.h5" "$dir/k.h5.lock"; cp "$dir/c.h5" "$dir/km.h5.lock"; echo notes > "$dir/n.h5.lock"
+k0=$(sum "$dir/k.h5.lock")
+refused "--resume naming the lock file of its --checkpoint" 2 "--resume $dir/k.h5.lock is the lock file of --checkpoint $dir/k.h5" \
+    train --resume "$dir/k.h5.lock" --checkpoint "$dir/k.h5"
+refused "--metrics naming the lock file of --checkpoint" 2 "--metrics $dir/km.h5.lock is the lock file of --checkpoint $dir/km.h5" \
+    "${base[@]}" --checkpoint "$dir/km.h5" --metrics "$dir/km.h5.lock"
+refused "--checkpoint naming the lock file of --metrics (neither exists yet)" 2 "--checkpoint $dir/q.h5.lock is the lock file of --metrics $dir/q.h5" \
+    "${base[@]}" --checkpoint "$dir/q.h5.lock" --metrics "$dir/q.h5"
+refused "a checkpoint whose .lock name holds a user's file" 1 "checkpoint $dir/n.h5: its lock file (.lock beside it) exists and is not a lock" \
+    "${base[@]}" --checkpoint "$dir/n.h5"
+t "... those files are as they were, none created" \
+  '[ "$(sum "$dir/k.h5.lock")" = "$k0" ] && [ "$(sum "$dir/km.h5.lock")" = "$k0" ] && [ "$(cat "$dir/n.h5.lock")" = notes ] && [ ! -e "$dir/k.h5" ] && [ ! -e "$dir/km.h5" ] && [ ! -e "$dir/q.h5" ] && [ ! -e "$dir/q.h5.lock" ] && [ ! -e "$dir/n.h5" ]'
 
 # ---- 8. messages: never HDF5's error stack; no escape sequence reaches the terminal ----
 esc=$(printf '\033')
