@@ -51,13 +51,13 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
     int help, code;
     runrec_clear(&prev);
     runrec_clear(&rec);
-    if (cli_parse_train(argc - 2, argv + 2, &opt, &given, &help, e)) return e->code;
-    if (help) {
+    /* a bad option on one rank only (an MPMD launch) is every rank's: agreed on */
+    if (!cli_parse_train(argc - 2, argv + 2, &opt, &given, &help, e) && help) {
         if (rank == 0) cli_train_help(stdout);
         return 0;
     }
-    if (trainer_options_check(&opt, e)) return e->code;   /* before any file is touched */
-    int resume = resuming(&opt);
+    if (!e->code) trainer_options_check(&opt, e);   /* before any file is touched */
+    int resume = !e->code && resuming(&opt);
     if (resume && !runrec_read_file(opt.resume_path, "checkpoint", &prev, e))
         run_resume_options(&opt, &prev, opt.resume_path, cli_given, &given, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
@@ -126,12 +126,12 @@ static int cmd_eval(int argc, char **argv, int rank, hc_err *e)
     hc_run_record rec;
     int help;
     runrec_clear(&rec);
-    if (cli_parse_eval(argc, argv, &opt, &given, &help, e)) return e->code;
-    if (help) {
+    /* a bad option on one rank only (an MPMD launch) is every rank's: agreed on */
+    if (!cli_parse_eval(argc, argv, &opt, &given, &help, e) && help) {
         if (rank == 0) cli_eval_help(stdout);
         return 0;
     }
-    runrec_read_file(opt.checkpoint_path, "checkpoint", &rec, e);
+    if (!e->code) runrec_read_file(opt.checkpoint_path, "checkpoint", &rec, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     if (!cli_given(&given, "data") && rec.data) {
         opt.data_path = rec.data;

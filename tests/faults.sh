@@ -5,6 +5,7 @@
 #       left running, and the last --checkpoint-every checkpoint is intact and resumes;
 #   (b) a rank that cannot open its data (MPMD: the other rank's folder is fine): every
 #       rank exits, no hang, exit non-zero, one message naming what is missing;
+#       And an option only rank 1 was given: exit 2 on every rank, one message;
 #   (b') a rank out of memory while the trainer is set up (ulimit -v on one rank): every
 #       rank exits with 1 and one message, no hang;
 #   (c) a read-only checkpoint folder: one clear error, the old checkpoint untouched, no
@@ -108,6 +109,20 @@ mpmd() {  # id, description, data of rank 0, data of rank 1, text the message mu
 mpmd 1 "rank 1's data folder is missing" "$dir/small" "$dir/missing" "data folder not found: $dir/missing"
 mpmd 0 "rank 0's data folder is missing" "$dir/missing" "$dir/small" "data folder not found: $dir/missing"
 mpmd file "rank 1's folder lacks t10k-labels-idx1-ubyte" "$dir/small" "$dir/partial" "$dir/partial/t10k-labels-idx1-ubyte"
+
+# an option that only rank 1 was given (MPMD): its error is every rank's, no hang
+"$HYPERCLIP" train --data "$dir/small" --max-steps 1 --quiet --checkpoint "$dir/one.h5" >/dev/null 2>&1
+for cmd in train eval; do
+    extra=(); [ $cmd = eval ] && extra=(--checkpoint "$dir/one.h5")
+    start=$(now_ms)
+    timeout 60 "$MPIRUN" -np 1 "$HYPERCLIP" $cmd --data "$dir/small" "${extra[@]}" \
+        : -np 1 "$HYPERCLIP" $cmd --data "$dir/small" "${extra[@]}" --bogus > "$dir/mpmd-opt.out" 2>&1
+    b_code=$? b_took=$(( $(now_ms) - start ))
+    t "$cmd: rank 1 alone has a bad option: every rank exits 2 at once, no hang (${b_took} ms; exit $b_code)" \
+      '[ $b_code -eq 2 ]' "$dir/mpmd-opt.out"
+    t "$cmd: ... one error message, naming the option" \
+      '[ "$(errors "$dir/mpmd-opt.out")" -eq 1 ] && grep -q "unknown option .--bogus." "$dir/mpmd-opt.out"' "$dir/mpmd-opt.out"
+done
 
 # ---- (b') one rank runs out of memory while the trainer is set up ----
 # `ulimit -v` on rank 1 only; a global batch of 2,000,000 28x28 samples asks each rank for
