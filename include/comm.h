@@ -67,6 +67,12 @@ int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, in
               double watchdog_s, hc_err *e);
 void comm_free(hc_comm *c);
 
+/* Before the trainer's communicator exists (loading the data, the run record): an alarm
+ * that ends the job when a rank has waited watchdog_s (plus the roll call's grace) for
+ * the others, with one line naming start-up; 0 (or one rank) clears it. comm_init's
+ * own alarm takes over the signal; clear this one when start-up is over. */
+void comm_startup_watch(MPI_Comm comm, double watchdog_s);
+
 void comm_step_begin(hc_comm *c);
 void comm_grad_ready(hc_comm *c, size_t offset, size_t count);
 /* Sums grad and slot over all ranks, in place; sharded: the slots in place, the

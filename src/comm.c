@@ -18,7 +18,9 @@
 static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MPI_FLOAT; }
 
 /* The blocking collectives the alarm watches: its message names the one a rank waited in. */
-typedef enum { WAIT_GRADIENT, WAIT_SHARES, WAIT_WEIGHTS, WAIT_STATE, WAIT_EXACT, N_WAITS } wait_kind;
+typedef enum {
+    WAIT_GRADIENT, WAIT_SHARES, WAIT_WEIGHTS, WAIT_STATE, WAIT_EXACT, WAIT_STARTUP, N_WAITS
+} wait_kind;
 
 static int agree(MPI_Comm comm, hc_comm *watched, hc_err *e);
 static void alarm_init(const hc_comm *c);
@@ -192,6 +194,17 @@ static int roll_call(hc_comm *c, const char *what, double waited, hc_err *e)
         if (got[r] && r < lowest) lowest = r;
         if (!got[r] && n_missing++ == 0) missing = r;
     }
+    /* several silent: the stopped one, and any left waiting for it inside a blocking
+     * collective (which cannot answer): the message names them all, the first eight */
+    char list[8 * (HC_HOST_NAME + 16)] = "";
+    size_t len = 0;
+    for (int r = 0, shown = 0; r < n && shown < 8; r++) {
+        if (got[r]) continue;
+        int k = snprintf(list + len, sizeof list - len, "%s%d on %s", shown ? ", " : "", r, c->host[r]);
+        if (k < 0 || (size_t)k >= sizeof list - len) break;
+        len += (size_t)k;
+        shown++;
+    }
     free(got);
     free(rq);   /* requests to the missing ranks stay pending: the job ends now */
     if (lowest != c->rank) {
@@ -201,10 +214,13 @@ static int roll_call(hc_comm *c, const char *what, double waited, hc_err *e)
     if (n_missing == 0)
         return hc_fail(e, HC_ERR_STALLED, "the ranks did not meet in %s for %.0f s although all "
                        "answer (they are in different collectives): ending the job", what, waited);
-    return hc_fail(e, HC_ERR_STALLED, "rank %d on %s has not joined %s for %.0f s (stopped, hung "
-                   "or dead)%s: ending the job (--watchdog sets the limit)", missing,
-                   c->host[missing], what, waited,
-                   n_missing > 1 ? ", nor have other ranks" : "");
+    if (n_missing == 1)
+        return hc_fail(e, HC_ERR_STALLED, "rank %d on %s has not joined %s for %.0f s (stopped, "
+                       "hung or dead): ending the job (--watchdog sets the limit)", missing,
+                       c->host[missing], what, waited);
+    return hc_fail(e, HC_ERR_STALLED, "ranks %s%s have not joined %s for %.0f s (one stopped, hung "
+                   "or dead, the others waiting for it inside a collective): ending the job "
+                   "(--watchdog sets the limit)", list, n_missing > 8 ? ", ..." : "", what, waited);
 }
 
 /* Polls as a blocking MPI call would: Open MPI's progress engine itself yields the core
@@ -375,9 +391,8 @@ static void on_alarm(int sig)
     _exit(HC_ERR_STALLED);
 }
 
-static void set_alarm(const hc_comm *c, double seconds)
+static void start_timer(double seconds)
 {
-    if (c->watchdog_s <= 0) return;
     struct itimerval it = {{0, 0}, {(time_t)seconds, 0}};
     alarm_wall0 = clock_s(CLOCK_MONOTONIC);
     alarm_cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
@@ -386,33 +401,69 @@ static void set_alarm(const hc_comm *c, double seconds)
 
 static void arm(const hc_comm *c, wait_kind what)
 {
+    if (c->watchdog_s <= 0) return;
     alarm_what = what;
-    set_alarm(c, c->watchdog_s + ROLL_CALL_GRACE + 1);
+    start_timer(c->watchdog_s + ROLL_CALL_GRACE + 1);
 }
 
-static void disarm(const hc_comm *c) { set_alarm(c, 0); }
-
-static void alarm_init(const hc_comm *c)
+static void disarm(const hc_comm *c)
 {
-    const char *name[N_WAITS] = {
-        [WAIT_GRADIENT] = c->sharded ? "the gradient reduce-scatter" : "the gradient allreduce",
-        [WAIT_SHARES] = "the allgather of the hypergradient shares",
-        [WAIT_WEIGHTS] = "the allgather of the weights",
-        [WAIT_STATE] = "the gather of the optimizer state for a checkpoint",
-        [WAIT_EXACT] = "the exact gradient sum (--reproducible)"};
-    for (int k = 0; k < N_WAITS; k++) {
-        int n = snprintf(alarm_text[k], sizeof alarm_text[k], "hyperclip: error: rank %d on %s "
-                         "waited %.0f s inside %s (another rank stopped in it): ending the job\n",
-                         c->rank, c->host[c->rank], c->watchdog_s + ROLL_CALL_GRACE + 1, name[k]);
-        alarm_len[k] = n < 0 ? 0 : (size_t)n < sizeof alarm_text[k] ? (size_t)n
-                                                                    : sizeof alarm_text[k] - 1;
-    }
-    alarm_rank = c->rank;
+    if (c->watchdog_s > 0) start_timer(0);
+}
+
+static void set_alarm_text(wait_kind k, int rank, const char *host, double seconds,
+                           const char *where)
+{
+    int n = snprintf(alarm_text[k], sizeof alarm_text[k], "hyperclip: error: rank %d on %s "
+                     "waited %.0f s %s: ending the job\n", rank, host, seconds, where);
+    alarm_len[k] = n < 0 ? 0 : (size_t)n < sizeof alarm_text[k] ? (size_t)n
+                                                                : sizeof alarm_text[k] - 1;
+}
+
+static void install_alarm_handler(int rank)
+{
+    alarm_rank = rank;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
+}
+
+static void alarm_init(const hc_comm *c)
+{
+    const char *name[N_WAITS - 1] = {
+        [WAIT_GRADIENT] = c->sharded ? "the gradient reduce-scatter" : "the gradient allreduce",
+        [WAIT_SHARES] = "the allgather of the hypergradient shares",
+        [WAIT_WEIGHTS] = "the allgather of the weights",
+        [WAIT_STATE] = "the gather of the optimizer state for a checkpoint",
+        [WAIT_EXACT] = "the exact gradient sum (--reproducible)"};
+    char where[160];
+    for (int k = 0; k < N_WAITS - 1; k++) {
+        snprintf(where, sizeof where, "inside %s (another rank stopped in it)", name[k]);
+        set_alarm_text((wait_kind)k, c->rank, c->host[c->rank], c->watchdog_s + ROLL_CALL_GRACE + 1,
+                       where);
+    }
+    install_alarm_handler(c->rank);
+}
+
+void comm_startup_watch(MPI_Comm comm, double watchdog_s)
+{
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    if (size == 1 || watchdog_s <= 0) {
+        start_timer(0);
+        return;
+    }
+    char host[HC_HOST_NAME] = "";
+    gethostname(host, sizeof host - 1);
+    set_alarm_text(WAIT_STARTUP, rank, host, watchdog_s + ROLL_CALL_GRACE + 1,
+                   "for the other ranks during start-up (one stopped, hung, or slower to load "
+                   "the data than --watchdog allows)");
+    install_alarm_handler(rank);
+    alarm_what = WAIT_STARTUP;
+    start_timer(watchdog_s + ROLL_CALL_GRACE + 1);
 }
 
 int comm_allreduce_blocking(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op op,

@@ -61,6 +61,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
     if (resume && !runrec_read_file(opt.resume_path, "checkpoint", &prev, e))
         run_resume_options(&opt, &prev, opt.resume_path, cli_given, &given, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
+    comm_startup_watch(MPI_COMM_WORLD, opt.watchdog);   /* until the trainer stands */
     if (rank == 0) run_files_open(&locks, &opt, prev.run_id, resume, e);
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;
     bli_thread_set_num_threads(opt.threads);
@@ -72,6 +73,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
     if (comm_agree_on(MPI_COMM_WORLD, e)) goto out;     /* out of memory on one rank */
     opt.record = &rec;
     if (trainer_init(&t, &opt, &ds, MPI_COMM_WORLD, e)) goto out;
+    comm_startup_watch(MPI_COMM_WORLD, 0);
     if (rank == 0) {
         char copies[64] = "one copy per rank";
         if (share.ranks > 1)
@@ -84,6 +86,7 @@ static int cmd_train(int argc, char **argv, int rank, hc_err *e)
     if (!code || e->code) code = e->code;   /* else a documented outcome (diverged), not an error */
     goto done;
 out:
+    comm_startup_watch(MPI_COMM_WORLD, 0);
     code = e->code;
 done:
     dataset_free_shared(&ds, &share);

@@ -10,6 +10,7 @@
  * the problem, gives the 1-based byte column of the offending token and quotes the
  * string, so a user can find a typo in a long stack at a glance. */
 #include "stack.h"
+#include "hc_real.h"
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -178,6 +179,13 @@ static int parse_number(const cursor *c, token v, const char *key, hc_key_range 
     if (r == RANGE_OPEN01 && !isfinite(unsquash01(*out)))
         return fail_at(c, v.s, "%s=%s is too close to %s: its raw form log((1 + z)/(1 - z))/2, "
                        "z = 2*%s - 1, is not finite", key, copy, *out < 0.5 ? "0" : "1", key);
+    /* the optimizers compute in hc_real: there too the value must be finite and in range
+     * (alpha=1e39 is infinite in float32, mu=0.99999999999 is 1) */
+    volatile hc_real as_real = (hc_real)*out;
+    if (!isfinite(as_real) || !in_range((double)as_real, r))
+        return fail_at(c, v.s, "%s=%s is %g in the build's %s arithmetic: %s must be %s there",
+                       key, copy, (double)as_real, HC_REAL_IS_DOUBLE ? "double" : "float32", key,
+                       isfinite(as_real) ? range_text(r) : "finite");
     return HC_OK;
 }
 

@@ -53,6 +53,8 @@ else echo "not ok $i - a refused run left a file behind"; fi
 check 2 "bad --stack"                       train $D --stack 'adam(clip=on)'
 check 2 "bad --stack"                       train $D --stack 'adam / sgd(clip=maybe)'
 check 2 "bad --stack"                       train $D --stack 'adam(beta1=1.5)'
+check 2 "alpha=1e39 is inf in the build's float32 arithmetic" train $D --stack 'adam(alpha=1e39)'
+check 2 "mu=0.99999999999 is 1 in the build's float32 arithmetic: mu must be in [0, 1)" train $D --stack 'sgd(mu=0.99999999999)'
 check 2 "--stack needs a non-empty value"   train $D --stack ''
 check 2 "empty"                             train $D --stack '  '
 check 2 "bad --stack"                       train $D --stack 'adam //sgd'

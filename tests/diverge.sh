@@ -9,7 +9,7 @@ trap 'rm -rf "$dir"' EXIT
 i=0
 t() { i=$((i + 1)); if eval "$2"; then echo "ok $i - $1"; else echo "not ok $i - $1"; fi; }
 
-"$HYPERCLIP" train --data "$dir/data" --batch 32 --epochs 3 --stack 'sgd / sgd(alpha=1e300)' \
+"$HYPERCLIP" train --data "$dir/data" --batch 32 --epochs 3 --stack 'rmsprop / sgd(alpha=3e38)' \
     --metrics "$dir/nan.h5" >"$dir/nan.out" 2>&1; code=$?
 sed 's/^/# /' "$dir/nan.out"
 t "non-finite loss: exit code 3 (got $code)" '[ $code -eq 3 ]'

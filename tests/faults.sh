@@ -15,7 +15,8 @@
 #   (e) a stalled rank (SIGSTOP: alive, silent) under the watchdog, 2 and 3 ranks (and 3
 #       with the sharded update): the job ends within the limit plus the roll call, exit
 #       4, one message naming the rank and its host, no rank left (the stopped one
-#       included), the checkpoint resumes; and a rank stopped inside the blocking gradient
+#       included), the checkpoint resumes; a rank stopped during start-up (loading the
+#       data, before the trainer exists) ends the job the same way; and a rank stopped inside the blocking gradient
 #       allreduce itself (held there by gdb).
 # Environment: HYPERCLIP (the program), TESTBIN (tests folder with gen_data), MPIRUN.
 set -u
@@ -190,7 +191,7 @@ if [ "$(id -u)" -eq 0 ]; then mountpoint -q "$ro" && umount "$ro"; else chmod 75
 
 # ---- (d) a non-finite loss under mpirun: the step, the hyperparameter that went first, exit 3 ----
 out=$dir/nan.out
-"$MPIRUN" -np 2 "$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'sgd / sgd(alpha=1e300)' \
+"$MPIRUN" -np 2 "$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'rmsprop / sgd(alpha=3e38)' \
     --metrics "$dir/nan.h5" > "$out" 2>&1; code=$?
 step=$(sed -n 's/^diverged: the loss became non-finite at step \([0-9]*\).*/\1/p' "$out")
 t "non-finite loss on 2 ranks: exit 3 (got $code)" '[ $code -eq 3 ]' "$out"
@@ -200,8 +201,8 @@ t "non-finite loss: one report with the step (${step:-?}) and the first non-fini
 t "non-finite loss: the metrics file holds every step up to it, the last loss non-finite" \
   'grep -q "^steps: $step steps recorded" "$dir/nan-info.out" && grep -qiE "last loss -?(nan|inf)" "$dir/nan-info.out"' "$dir/nan-info.out"
 # checkpointing every step: the weights are already infinite one step before the loss is
-# (float32 hyperparameters: the largest finite step size, since alpha=1e300 is inf at once
-# and tanh's exact saturation keeps sgd / sgd finite)
+# (float32 hyperparameters: the largest finite step size, since a larger one is refused
+# when the stack is parsed, and tanh's exact saturation keeps sgd / sgd finite)
 out=$dir/nan-ck.out
 "$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'adam / sgd(alpha=3e38)' \
     --checkpoint "$dir/nan-ck.h5" --checkpoint-every 1 > "$out" 2>&1; code=$?
@@ -211,7 +212,7 @@ t "diverging run checkpointing every step: exit 3 and one 'diverged:' report (ex
     --checkpoint "$dir/nan-ck2.h5" --resume "$dir/nan-ck.h5" --max-steps 1 > "$dir/nan-resume.out" 2>&1; code=$?
 t "diverging run: the last checkpoint kept is a good one (finite, loads: exit $code)" '[ $code -eq 0 ]' "$dir/nan-resume.out"
 out=$dir/nan-adam.out
-"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'adam / sgd(alpha=1e300)' > "$out" 2>&1; code=$?
+"$HYPERCLIP" train --data "$dir/small" --batch 32 --epochs 3 --stack 'adam / adam(alpha=3e38)' > "$out" 2>&1; code=$?
 t "non-finite loss with adam at level 1: exit 3 and names the hyperparameter (exit $code)" \
   '[ $code -eq 3 ] && grep -qE "first non-finite hyperparameter: level [0-9]+ (alpha|beta1|beta2)" "$out"' "$out"
 
@@ -238,7 +239,7 @@ stall() {  # ranks, victim, extra options...
     # (or, when the stop fell inside a blocking collective itself, ~0.1 ms a step, the
     # alarm of a rank waiting in it: it cannot name the stopped one, it names the collective)
     t "SIGSTOP of $tag: exactly one error line, naming rank $2 and its host ($host)" \
-      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qE "rank $s_victim on $host has not joined|on $host waited [0-9]+ s inside the (gradient allreduce|gradient reduce-scatter|allgather of the (hypergradient shares|weights)) \(another rank stopped in it\)"' "$out"
+      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qE "rank $s_victim on $host has not joined|ranks ([0-9]+ on $host, )*$s_victim on $host(, [0-9]+ on $host)* have not joined|on $host waited [0-9]+ s inside the (gradient allreduce|gradient reduce-scatter|allgather of the (hypergradient shares|weights)) \(another rank stopped in it\)"' "$out"
     t "SIGSTOP of $tag: no rank left running, the stopped one included${left:+ (left: $left)}" '[ -z "$s_left" ]'
     [ -n "$left" ] && kill -9 $left 2>/dev/null
     "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" "${@:3}" --max-steps 400 --resume "$ck" > "$dir/stall-resume.out" 2>&1; code=$?
@@ -250,6 +251,34 @@ stall() {  # ranks, victim, extra options...
 stall 2 1
 stall 3 0
 stall 3 1 --sharded-update on   # its shares' and weights' allgathers wait under the alarm
+
+# A rank stopped during start-up, before the trainer's watchdog exists: rank 0 while it
+# reads the (gzipped) training images that it loads for the node; rank 1 waits for it in
+# the data set's broadcast, under the start-up alarm.
+"$TESTBIN/gen_data" "$dir/bigz" --train 60000 --test 100 --rows 28 --cols 28 >/dev/null &&
+    gzip -1 "$dir/bigz/train-images-idx3-ubyte"     # about 0.5 s to load
+start=$(now_ms)
+timeout 120 "$MPIRUN" -np 2 "$HYPERCLIP" train --data "$dir/bigz" --max-steps 1 --watchdog 2 \
+    --quiet > "$dir/startup.out" 2>&1 &
+job_pid=$!
+pid=
+for _ in $(seq 3000); do        # a cheap poll: the load takes a fraction of a second
+    kill -0 $job_pid 2>/dev/null || break
+    for p in $(pgrep -f "train --data $dir/bigz"); do
+        tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" | grep -qx OMPI_COMM_WORLD_RANK=0 &&
+            ls -l "/proc/$p/fd" 2>/dev/null | grep -q train-images && pid=$p && break 2
+    done
+    sleep 0.01
+done
+[ -n "$pid" ] && kill -STOP "$pid"
+wait $job_pid; code=$?
+took=$(( $(now_ms) - start )) left=$(ranks_of "$dir/bigz")
+t "rank 0 stopped while loading the data: the job ends in ${took} ms (< 30 s), exit 4 (got $code)" \
+  '[ -n "$pid" ] && [ $took -lt 30000 ] && [ $code -eq 4 ]' "$dir/startup.out"
+t "... one error line, from rank 1, naming start-up" \
+  '[ "$(errors "$dir/startup.out")" -eq 1 ] && grep "hyperclip: error:" "$dir/startup.out" | grep -qE "rank 1 on $host waited [0-9]+ s for the other ranks during start-up"' "$dir/startup.out"
+t "... no rank left running${left:+ (left: $left)}" '[ -z "$left" ]'
+[ -n "$left" ] && kill -9 $left 2>/dev/null
 
 # A rank stopped inside a blocking collective itself (gdb holds rank 1 at the call's
 # entry, then stops it): the ranks waiting in the collective cannot poll; their CPU-time
