@@ -393,7 +393,7 @@ static void run_readers(void)
 
     /* --init */
     hc_real *param = calloc(ref.model.n_params, sizeof *param);
-    int rc = model_read_file(path, &ref.model, param, &e);
+    int rc = model_read_file(path, "init file", &ref.model, param, &e);
     if (rc) fuzz_check_error(&e, rc, "model_read_file");
     free(param);
     FUZZ_CHECK(open_ids() == 0, "model_read_file left %ld HDF5 ids open", open_ids());

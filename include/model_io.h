@@ -13,8 +13,10 @@
 int model_write(hid_t file, const hc_model *m, const hc_real *param, hc_err *e);
 /* Reads /model from an open file into param; `what` names the file in messages. */
 int model_read(hid_t file, const hc_model *m, hc_real *param, const char *what, hc_err *e);
-/* Opens `path` read-only and reads /model (the --init option). */
-int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err *e);
+/* Opens `path` read-only and reads /model (--init's file, eval's checkpoint); `kind`
+ * ("init file", "checkpoint") names it in messages. */
+int model_read_file(const char *path, const char *kind, const hc_model *m, hc_real *param,
+                    hc_err *e);
 
 /* The model a file's weights belong to: its root attribute "model" (checkpoints,
  * metrics), else "cnn" when it has /model/conv1, else "mlp". */

@@ -268,7 +268,7 @@ void cli_train_help(FILE *f)
     fprintf(f, "  --threads N         BLIS threads per rank [%d]\n", d.threads);
     fputs(
           "  --progress WHEN     live progress bar: auto (a terminal) | always | never [auto]\n"
-          "  --quiet             no per-epoch lines, only the final one\n"
+          "  --quiet             no per-epoch lines: the start lines and the final ones\n"
           "  --private-data      one copy of the data set per rank (default: one per node,\n"
           "                      shared by the node's ranks that name the same --data)\n"
           "  --bucket N          gradient values per allreduce bucket: the buckets' allreduces\n"

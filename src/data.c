@@ -73,6 +73,8 @@ static int check_folder(const char *path, hc_err *e)
 {
     struct stat st;
     char hint[200];
+    if (stat(path, &st) != 0 && errno != ENOENT && errno != ENOTDIR)   /* EACCES */
+        return hc_fail(e, HC_ERR_RUNTIME, "data folder %s: %s", path, strerror(errno));
     if (stat(path, &st) != 0)
         return hc_fail(e, HC_ERR_RUNTIME, "data folder not found: %s%s", path,
                        fetch_hint(hint, sizeof hint));
@@ -159,6 +161,8 @@ int dataset_find_file(const char *dir, const char *name, const char *hint, char 
         if ((size_t)snprintf(path, size, "%s/%s%s", dir, name, suffix[i]) >= size)
             return hc_fail(e, HC_ERR_RUNTIME, "path too long: %s/%s", dir, name);
         if (stat(path, &st) == 0) return file_check_input(path, "data file", e);  /* a FIFO would block */
+        if (errno != ENOENT && errno != ENOTDIR)   /* there, but not for us (EACCES) */
+            return hc_fail(e, HC_ERR_RUNTIME, "data file %s: %s", path, strerror(errno));
     }
     char fetch[200];
     return hc_fail(e, HC_ERR_RUNTIME, "no such file: %s/%s (expected %s or %s.gz in %s)%s%s",

@@ -225,13 +225,14 @@ static int open_file(const char *path, const char *kind, const char *what, hid_t
     return *file < 0 ? h5_fail(e, what, "cannot open") : HC_OK;
 }
 
-int model_read_file(const char *path, const hc_model *m, hc_real *param, hc_err *e)
+int model_read_file(const char *path, const char *kind, const hc_model *m, hc_real *param,
+                    hc_err *e)
 {
     char what[4200];
     hid_t file = -1;
-    snprintf(what, sizeof what, "init file %s", path);
+    snprintf(what, sizeof what, "%s %s", kind, path);
     h5_quiet_state q = h5_quiet();
-    int rc = open_file(path, "init file", what, &file, e);
+    int rc = open_file(path, kind, what, &file, e);
     if (rc == HC_OK) {
         rc = model_read(file, m, param, what, e);
         H5Fclose(file);

@@ -65,7 +65,7 @@ int scorer_init(hc_scorer *s, const char *path, const hc_dataset *ds, MPI_Comm c
             hc_fail(e, HC_ERR_RUNTIME, "out of memory for the scorer");
     }
     if (comm_agree_on(comm, e)) return e->code;
-    if (rank == 0) model_read_file(path, &s->model, s->param, e);
+    if (rank == 0) model_read_file(path, "checkpoint", &s->model, s->param, e);
     if (comm_agree_on(comm, e)) return e->code;
     score_bcast_reals(s->param, s->model.n_params, 0, comm);   /* one reader, the same bits */
     return 0;

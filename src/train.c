@@ -187,7 +187,7 @@ static void on_grad_ready(void *comm, size_t offset, size_t count)
 
 static int load_init(hc_trainer *t, hc_err *e)
 {
-    if (t->comm.rank == 0) model_read_file(t->opt.init_path, &t->model, t->param, e);
+    if (t->comm.rank == 0) model_read_file(t->opt.init_path, "init file", &t->model, t->param, e);
     if (comm_agree(&t->comm, e)) return e->code;
     score_bcast_reals(t->param, t->model.n_params, 0, t->comm.comm);  /* the same bits everywhere */
     return 0;

@@ -136,6 +136,24 @@ refused "a checkpoint whose .lock name holds a user's file" 1 "checkpoint $dir/n
 t "... those files are as they were, none created" \
   '[ "$(sum "$dir/k.h5.lock")" = "$k0" ] && [ "$(sum "$dir/km.h5.lock")" = "$k0" ] && [ "$(cat "$dir/n.h5.lock")" = notes ] && [ ! -e "$dir/k.h5" ] && [ ! -e "$dir/km.h5" ] && [ ! -e "$dir/q.h5" ] && [ ! -e "$dir/q.h5.lock" ] && [ ! -e "$dir/n.h5" ]'
 
+# a data folder or file this user may not read is called that, not "not found" with a
+# download hint (as root, whom permissions do not stop, the runs are made as nobody)
+pub=$(mktemp -d "${TMPDIR:-/tmp}/hc-perm.XXXXXX") && chmod 755 "$pub"
+mkdir -p "$pub/open" "$pub/shut/d" && cp "$dir/data"/* "$pub/open/" && cp "$dir/data"/* "$pub/shut/d/"
+chmod 700 "$pub/open" "$pub/shut"
+as=(); [ "$(id -u)" -eq 0 ] && as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+if [ ${#as[@]} -gt 0 ] && ! "${as[@]}" test -x "$HYPERCLIP"; then
+    for k in 1 2; do i=$((i + 1)); echo "ok $i # SKIP nobody cannot run $HYPERCLIP (a folder above it is private to root)"; done
+else
+    for c in "open|data file $pub/open/train-images-idx3-ubyte" "shut/d|data folder $pub/shut/d"; do
+        "${as[@]}" timeout 60 "$HYPERCLIP" train --data "$pub/${c%%|*}" --quiet --max-steps 1 > "$dir/perm.out" 2>&1; code=$?
+        want="${c#*|}: Permission denied"
+        t "unreadable: exit 1 (got $code), one line '$want'" \
+          '[ $code -eq 1 ] && [ "$(wc -l < "$dir/perm.out")" -eq 1 ] && grep -qF "$want" "$dir/perm.out"' "$dir/perm.out"
+    done
+fi
+rm -rf "$pub"
+
 # ---- 8. messages: never HDF5's error stack; no escape sequence reaches the terminal ----
 esc=$(printf '\033')
 evil="$dir/d${esc}[31mred${esc}]0;title$(printf '\007')"

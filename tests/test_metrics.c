@@ -413,7 +413,7 @@ static void test_model_io(const char *dir, const char *weights)
     H5Fclose(f);
 
     memset(back, 0, sizeof back);
-    ok(model_read_file(weights, &m, back, &e) == 0 && memcmp(param, back, sizeof param) == 0,
+    ok(model_read_file(weights, "init file", &m, back, &e) == 0 && memcmp(param, back, sizeof param) == 0,
        "model_read_file reads the weights back bitwise (%s)", e.msg);
 
     other = m;
@@ -421,7 +421,7 @@ static void test_model_io(const char *dir, const char *weights)
     other.tensors[0].dims[1] = 4;
     join(path, sizeof path, dir, "wrong_shape.h5");
     write_weights(path, &other, param, &e);
-    int rc = model_read_file(path, &m, back, &e);
+    int rc = model_read_file(path, "init file", &m, back, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, "shape") && contains(e.msg, "(6, 4)") &&
            contains(e.msg, "(4, 6)") && contains(e.msg, "/model/fc1/weight"),
        "a weight of the wrong shape is refused (%s)", e.msg);
@@ -430,14 +430,14 @@ static void test_model_io(const char *dir, const char *weights)
     other.n_tensors = 3;
     join(path, sizeof path, dir, "no_bias.h5");
     write_weights(path, &other, param, &e);
-    rc = model_read_file(path, &m, back, &e);
+    rc = model_read_file(path, "init file", &m, back, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, "has no /model/fc2/bias") && contains(e.msg, path),
        "a missing dataset is named (%s)", e.msg);
 
     other.n_tensors = 2;
     join(path, sizeof path, dir, "no_fc2.h5");
     write_weights(path, &other, param, &e);
-    rc = model_read_file(path, &m, back, &e);
+    rc = model_read_file(path, "init file", &m, back, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, "has no /model/fc2/weight"),
        "a missing layer group is named by its first dataset (%s)", e.msg);
 
@@ -445,7 +445,7 @@ static void test_model_io(const char *dir, const char *weights)
     const int ints[4] = {1, 2, 3, 4};
     write_weights(path, &m, param, &e);
     replace_dataset(path, "/model/fc1/bias", H5T_STD_I32LE, H5T_NATIVE_INT, 4, ints);
-    rc = model_read_file(path, &m, back, &e);
+    rc = model_read_file(path, "init file", &m, back, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, "integers") && contains(e.msg, "/model/fc1/bias"),
        "an integer dataset is refused (%s)", e.msg);
 
@@ -454,7 +454,7 @@ static void test_model_io(const char *dir, const char *weights)
     write_weights(path, &m, param, &e);
     replace_dataset(path, "/model/fc1/bias", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 4, f64);
     e = (hc_err){0, ""};
-    rc = model_read_file(path, &m, back, &e);
+    rc = model_read_file(path, "init file", &m, back, &e);
     ok(rc == 0 && back[24] == (hc_real)0.5 && back[27] == (hc_real)2.0,
        "a float64 dataset is accepted and converted (%s)", e.msg);
 
@@ -463,18 +463,18 @@ static void test_model_io(const char *dir, const char *weights)
     memcpy(bad, param, sizeof bad);
     bad[m.tensors[2].offset + 5] = (hc_real)NAN;
     write_weights(path, &m, bad, &e);
-    rc = model_read_file(path, &m, back, &e);
+    rc = model_read_file(path, "init file", &m, back, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, "/model/fc2/weight") && contains(e.msg, "non-finite"),
        "a NaN weight is refused naming its dataset (%s)", e.msg);
 
     join(path, sizeof path, dir, "text.h5");
     write_text(path, "this is not HDF5\n");
-    rc = model_read_file(path, &m, back, &e);
+    rc = model_read_file(path, "init file", &m, back, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, path) && contains(e.msg, "not an HDF5 file"),
        "a text file is refused (%s)", e.msg);
 
     join(path, sizeof path, dir, "absent.h5");
-    rc = model_read_file(path, &m, back, &e);
+    rc = model_read_file(path, "init file", &m, back, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, path), "a missing file is refused (%s)", e.msg);
 
     ok(open_ids() == 0, "no HDF5 ids left open by model_io");
