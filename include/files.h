@@ -13,6 +13,12 @@
 int file_check_input(const char *path, const char *what, hc_err *e);
 
 /* An output: absent (its folder must exist) or a regular file. *exists says which. */
+/* When path is a symbolic link: 1 and the file it names in out (its real path, or for a
+ * file not there yet the link's target joined to the link's folder); 0 when path is not
+ * a link; -1 when it cannot be followed or out is too small. Outputs replace the file a
+ * link names and keep the link. */
+int file_link_target(const char *path, char *out, size_t size);
+
 int file_check_output(const char *path, const char *what, int *exists, hc_err *e);
 
 /* 1 when a and b name the same file: the same path, or the same device and inode. */

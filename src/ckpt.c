@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -147,7 +148,13 @@ int ckpt_save(const hc_ckpt *ck, const char *path, hc_err *e)
     h5_restore(q);
     if (rc) return rc;
 
-    char tmp[4096];
+    /* a symbolic link (a run folder on scratch) stays one: the file it names is replaced */
+    char real[PATH_MAX], tmp[PATH_MAX + 32];
+    int link = file_link_target(path, real, sizeof real);
+    if (link < 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s: a symbolic link that cannot be "
+                       "followed", path);
+    if (link) path = real;
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {

@@ -50,6 +50,23 @@ int file_check_input(const char *path, const char *what, hc_err *e)
     return 0;
 }
 
+int file_link_target(const char *path, char *out, size_t size)
+{
+    struct stat st;
+    char target[PATH_MAX], real[PATH_MAX];
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) return 0;
+    if (realpath(path, real)) return snprintf(out, size, "%s", real) < (int)size ? 1 : -1;
+    ssize_t n = readlink(path, target, sizeof target - 1);     /* to a file not there yet */
+    if (n < 0) return -1;
+    target[n] = '\0';
+    if (target[0] == '/') return snprintf(out, size, "%s", target) < (int)size ? 1 : -1;
+    char *copy = strdup(path);
+    if (!copy) return -1;
+    int k = snprintf(out, size, "%s/%s", dirname(copy), target);
+    free(copy);
+    return k < (int)size ? 1 : -1;
+}
+
 int file_check_output(const char *path, const char *what, int *exists, hc_err *e)
 {
     struct stat st;
@@ -61,13 +78,17 @@ int file_check_output(const char *path, const char *what, int *exists, hc_err *e
         return 0;
     }
     if (errno != ENOENT) return fail_path(e, what, path, strerror(errno));
-    char *copy = strdup(path);
+    char target[PATH_MAX];      /* a link to a file not there yet: its folder must be */
+    int link = file_link_target(path, target, sizeof target);
+    if (link < 0) return fail_path(e, what, path, "is a symbolic link that cannot be followed");
+    char *copy = strdup(link ? target : path);
     if (!copy) return hc_fail(e, HC_ERR_RUNTIME, "out of memory");
     const char *dir = dirname(copy);
     int rc = 0;
     if (stat(dir, &st) != 0) {
-        char reason[160];
-        snprintf(reason, sizeof reason, "its folder %.100s %s", dir,
+        char reason[200];
+        snprintf(reason, sizeof reason, "%sits folder %.100s %s",
+                 link ? "a symbolic link whose target is missing: " : "", dir,
                  errno == ENOENT ? "does not exist" : strerror(errno));
         rc = fail_path(e, what, path, reason);
     } else if (!S_ISDIR(st.st_mode)) {

@@ -136,6 +136,20 @@ refused "a checkpoint whose .lock name holds a user's file" 1 "checkpoint $dir/n
 t "... those files are as they were, none created" \
   '[ "$(sum "$dir/k.h5.lock")" = "$k0" ] && [ "$(sum "$dir/km.h5.lock")" = "$k0" ] && [ "$(cat "$dir/n.h5.lock")" = notes ] && [ ! -e "$dir/k.h5" ] && [ ! -e "$dir/km.h5" ] && [ ! -e "$dir/q.h5" ] && [ ! -e "$dir/q.h5.lock" ] && [ ! -e "$dir/n.h5" ]'
 
+# a checkpoint named through a symbolic link (a run folder on scratch): the file it names
+# is replaced and the link stays; a link into a missing folder (scratch not mounted) is
+# refused before anything is written, the link left as it was
+mkdir -p "$dir/scratch"
+ln -s scratch/sl.h5 "$dir/sl.h5"
+hc --checkpoint "$dir/sl.h5" --resume-if-exists "$dir/sl.h5" --max-steps 3 > "$dir/sl1.out" 2>&1
+hc --checkpoint "$dir/sl.h5" --resume-if-exists "$dir/sl.h5" --max-steps 6 > "$dir/sl2.out" 2>&1; code=$?
+t "a checkpoint through a symbolic link: written, resumed and written again there, the link kept (exit $code)" \
+  '[ $code -eq 0 ] && grep -q "resumed from" "$dir/sl2.out" && [ -L "$dir/sl.h5" ] && [ -f "$dir/scratch/sl.h5" ] && "$HYPERCLIP" info "$dir/scratch/sl.h5" | grep -q "step = 6"' "$dir/sl2.out"
+ln -s gone/sd.h5 "$dir/sd.h5"
+refused "a checkpoint linked into a missing folder" 1 "checkpoint $dir/sd.h5: a symbolic link whose target is missing: its folder $dir/gone does not exist" \
+    "${base[@]}" --checkpoint "$dir/sd.h5" --resume-if-exists "$dir/sd.h5"
+t "... the link is as it was, nothing created" '[ "$(readlink "$dir/sd.h5")" = gone/sd.h5 ] && [ ! -e "$dir/gone" ]'
+
 # a data folder or file this user may not read is called that, not "not found" with a
 # download hint (as root, whom permissions do not stop, the runs are made as nobody)
 pub=$(mktemp -d "${TMPDIR:-/tmp}/hc-perm.XXXXXX") && chmod 755 "$pub"
