@@ -24,6 +24,18 @@ t "tools/quickstart: the given --epochs, --metrics, --stack and --seed were used
   '[ "$(hc_epochs_recorded "$dir/qs.h5")" = 1 ] && [ "$(attr "$dir/qs.h5" seed)" = 7 ] &&
    attr "$dir/qs.h5" stack | grep -q "^sgd(.*) / sgd(" && [ ! -e "$src/main-metrics.h5.new" ]' "$dir/qs.out"
 
+# a file of yours is never replaced: a --checkpoint is refused for the nine runs, and with
+# --stack (one run) it is the user's own, which hyperclip refuses to replace unasked
+echo precious > "$dir/mine.h5"
+(cd "$dir" && timeout 60 "$src/tools/quickstart" --data "$dir/data" --checkpoint "$dir/mine.h5") \
+    >"$dir/qs2.out" 2>&1; code=$?
+t "tools/quickstart --checkpoint F (the nine runs): exit 2 (got $code), one line, F untouched" \
+  '[ $code -eq 2 ] && [ "$(wc -l < "$dir/qs2.out")" -eq 1 ] && grep -q "is for one run" "$dir/qs2.out" && [ "$(cat "$dir/mine.h5")" = precious ]' "$dir/qs2.out"
+(cd "$dir" && timeout 300 "$src/tools/quickstart" --data "$dir/data" --epochs 1 --batch 64 \
+    --stack 'sgd / sgd(alpha=1e-2)' --checkpoint "$dir/mine.h5" --metrics "$dir/qs3.h5" --progress never) >"$dir/qs3.out" 2>&1; code=$?
+t "tools/quickstart --stack S --checkpoint F, F existing: refused by hyperclip (exit $code), F untouched" \
+  '[ $code -ne 0 ] && grep -q "checkpoint $dir/mine.h5 already exists" "$dir/qs3.out" && [ "$(cat "$dir/mine.h5")" = precious ]' "$dir/qs3.out"
+
 # ---- tools/sweep --train-args ----
 sweep=("$src/tools/sweep" --primary sgd --alphas 1e-2 --clip on --trials 1 --no-baseline
        --data "$dir/data" --out "$dir/sweep" --hyperclip "$HYPERCLIP")
