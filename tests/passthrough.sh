@@ -36,6 +36,18 @@ t "tools/quickstart --checkpoint F (the nine runs): exit 2 (got $code), one line
 t "tools/quickstart --stack S --checkpoint F, F existing: refused by hyperclip (exit $code), F untouched" \
   '[ $code -ne 0 ] && grep -q "checkpoint $dir/mine.h5 already exists" "$dir/qs3.out" && [ "$(cat "$dir/mine.h5")" = precious ]' "$dir/qs3.out"
 
+# ---- jobs/sweep.sbatch: a grid value that would fail every task is refused up front ----
+for bad in "TRIALS=0|TRIALS must be a whole number" "TRIALS=abc|TRIALS must be a whole number" \
+           "CLIPS=maybe|CLIPS: 'maybe' is not on or off" "ALPHAS=1e400|ALPHAS: '1e400' is not a positive finite number" \
+           "EPOCHS_ADAM=0|EPOCHS_ADAM must be" "STACK_PRIMARIES=adm|unknown primary 'adm'"; do
+    env "${bad%%|*}" "$src/jobs/sweep.sbatch" --print-grid > "$dir/grid.out" 2>&1; code=$?
+    t "jobs/sweep.sbatch --print-grid with ${bad%%|*}: exit 2 (got $code), one line '${bad#*|}'" \
+      '[ $code -eq 2 ] && [ "$(wc -l < "$dir/grid.out")" -eq 1 ] && grep -qF -- "${bad#*|}" "$dir/grid.out"' "$dir/grid.out"
+done
+TRIALS=0 SBATCH=false "$src/jobs/submit" --dry-run sweep --time 1:00:00 > "$dir/sub.out" 2>&1; code=$?
+t "jobs/submit sweep with TRIALS=0: exit 2 (got $code), the grid's message, nothing submitted" \
+  '[ $code -eq 2 ] && grep -q "TRIALS must be a whole number" "$dir/sub.out" && ! grep -q -- "--array" "$dir/sub.out"' "$dir/sub.out"
+
 # ---- tools/sweep --train-args ----
 sweep=("$src/tools/sweep" --primary sgd --alphas 1e-2 --clip on --trials 1 --no-baseline
        --data "$dir/data" --out "$dir/sweep" --hyperclip "$HYPERCLIP")
