@@ -96,6 +96,18 @@ refuse "has no attribute 'seed'" train "${B[@]}" --batch 32 --stack 'adam / sgd(
 cp "$dir/full1.h5" "$dir/model.h5"; "$TESTBIN/h5edit" "$dir/model.h5" / --long model 7
 refuse "attribute 'model' has the wrong type" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/model.h5" --overwrite
 refuse "No such file" train "${B[@]}" --batch 32 --stack 'adam / sgd(alpha=1e-3, clip=on)' --resume "$dir/missing.h5"
+# one byte of a checkpoint's metadata changed (its object header's checksum fails): HDF5
+# cannot close what it opened and used to add "HDF5: infinite loop closing library" and a
+# long line at exit; the refusal is one line, on 1 and 2 ranks, and eval's too
+"$TESTBIN/gen_data" "$dir/qa" >/dev/null
+"$HYPERCLIP" train --data "$dir/qa" --batch 32 --checkpoint "$dir/qa.h5" --quiet >/dev/null 2>&1
+cp "$dir/qa.h5" "$dir/flip.h5"; printf '\x9d' | dd of="$dir/flip.h5" bs=1 seek=279 conv=notrunc status=none
+for run in "1|$HYPERCLIP train --resume $dir/flip.h5" "2|$MPIRUN -np 2 $HYPERCLIP train --resume $dir/flip.h5" \
+           "2|$MPIRUN -np 2 $HYPERCLIP eval --checkpoint $dir/flip.h5 --data $dir/qa"; do
+    ${run#*|} > "$dir/flip.out" 2>&1; code=$?
+    t "a flipped metadata byte, ${run%%|*} rank(s), ${run#*|}: exit 1 (got $code), one line of ours, no word from HDF5" \
+      '[ $code -eq 1 ] && [ "$(grep -c "hyperclip: error:" "$dir/flip.out")" -eq 1 ] && ! grep -q "HDF5\|FL,FL" "$dir/flip.out"' "$dir/flip.out"
+done
 t "refused runs left the checkpoint and the metrics file untouched" '[ "$(cat "$dir/ref.h5" "$dir/refm.h5" | md5sum)" = "$sum_before" ]'
 
 # ---- SIGUSR1 through mpirun: finish the step, checkpoint, exit 75; resume is exact ----
