@@ -14,8 +14,10 @@
  * checkpoint is read) must agree with it when given; --data may move (its contents' hash
  * is checked once loaded), --checkpoint and --metrics may be named anew (a metrics file
  * must carry the run's run_id); the rest (--epochs, --max-steps, --threads, --watchdog,
- * ...) may change. The strings of o then point into rec. `ckpt` is the resumed file. */
-int run_resume_options(hc_trainer_options *o, const hc_run_record *rec, const char *ckpt,
+ * ...) may change. The strings of o then point into rec. `ckpt` is the resumed file;
+ * resumed from another folder than the run's (its path ends with the recorded one), the
+ * record's relative data and metrics paths are rewritten to follow it. */
+int run_resume_options(hc_trainer_options *o, hc_run_record *rec, const char *ckpt,
                        int (*given)(const void *ctx, const char *name), const void *ctx,
                        hc_err *e);
 

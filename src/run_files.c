@@ -25,11 +25,36 @@ static int differs(const char *ckpt, const char *what, const char *theirs, const
                    "--reproducible)", ckpt, what, theirs, mine);
 }
 
-int run_resume_options(hc_trainer_options *o, const hc_run_record *rec, const char *ckpt,
+/* The record's relative paths are the starting folder's. Resumed from elsewhere (the
+ * resumed path ends with the recorded checkpoint's, "../rr/c.h5" for "c.h5"), that folder
+ * is the prefix "../rr/": the recorded data and metrics paths are rewritten under it, so
+ * that they follow the run's folder (resumed from another folder, moved or copied). */
+static int follow_run_folder(hc_run_record *rec, const char *resumed)
+{
+    const char *recorded = rec->checkpoint;
+    if (!recorded || !recorded[0] || recorded[0] == '/') return 0;
+    size_t lr = strlen(resumed), lc = strlen(recorded);
+    if (lr <= lc || strcmp(resumed + lr - lc, recorded) || resumed[lr - lc - 1] != '/') return 0;
+    char **path[] = {&rec->data, &rec->metrics};
+    for (size_t i = 0; i < sizeof path / sizeof *path; i++) {
+        char *p = *path[i];
+        if (!p || !p[0] || p[0] == '/') continue;
+        size_t n = lr - lc + strlen(p) + 1;
+        char *joined = malloc(n);
+        if (!joined) return -1;
+        snprintf(joined, n, "%.*s%s", (int)(lr - lc), resumed, p);
+        free(p);
+        *path[i] = joined;
+    }
+    return 0;
+}
+
+int run_resume_options(hc_trainer_options *o, hc_run_record *rec, const char *ckpt,
                        int (*given)(const void *ctx, const char *name), const void *ctx,
                        hc_err *e)
 {
     char a[32], b[32];
+    if (follow_run_folder(rec, ckpt)) return hc_fail(e, HC_ERR_RUNTIME, "out of memory");
     /* strings: taken when not given; compared when given (the stack is compared in its
      * canonical form by ckpt_load, the data by its contents' hash) */
     const struct { const char *option, *what, *theirs; const char **mine; int compare; } str[] = {

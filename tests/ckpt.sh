@@ -60,6 +60,14 @@ hc --resume-if-exists "$dir/ib.h5" --init "$dir/early.h5" --max-steps 6 > "$dir/
 t "--resume-if-exists with --init and a checkpoint: resumes it as --resume does (exit $code)" \
   '[ $code -eq 0 ] && grep -q resumed "$dir/ib.out" && same "$dir/ia.h5" "$dir/ib.h5" /model && same "$dir/ia.h5" "$dir/ib.h5" /state' "$dir/ib.out"
 
+# ---- resumed from another folder: the run's relative paths follow its folder ----
+mkdir -p "$dir/rf/run" "$dir/rf/elsewhere"
+(cd "$dir/rf/run" && "$HYPERCLIP" train --data ../../data --batch 32 --epochs 3 --quiet \
+    --stack 'adam / sgd(alpha=1e-3, clip=on)' --checkpoint c.h5 --metrics m.h5 --max-steps 25 >/dev/null 2>&1)
+(cd "$dir/rf/elsewhere" && "$HYPERCLIP" train --resume ../run/c.h5 > "$dir/rf.out" 2>&1); code=$?
+t "a run started in its folder, resumed from another one (--resume ../run/c.h5 alone): exit $code, its metrics continued there, weights as the uninterrupted run" \
+  '[ $code -eq 0 ] && [ -z "$(ls -A "$dir/rf/elsewhere")" ] && same "$dir/fullm1.h5" "$dir/rf/run/m.h5" /steps && same "$dir/full1.h5" "$dir/rf/run/c.h5" /model' "$dir/rf.out"
+
 # ---- refusals: one message naming the problem, exit 1, nothing overwritten ----
 cp "$dir/full1.h5" "$dir/ref.h5"; cp "$dir/fullm1.h5" "$dir/refm.h5"
 sum_before=$(cat "$dir/ref.h5" "$dir/refm.h5" | md5sum)
