@@ -120,6 +120,9 @@ void comm_shard(int rank, int size, int n, int *begin, int *end);
  * same code and message (the lowest failing rank's). Returns 0 when all are fine. The
  * hc_comm form waits under the watchdog. */
 int comm_agree(hc_comm *c, hc_err *e);
+/* The same, after work of one rank that the others wait for (rank 0 writing a file):
+ * `what` names it in the watchdog's message. */
+int comm_agree_after(hc_comm *c, const char *what, hc_err *e);
 int comm_agree_on(MPI_Comm comm, hc_err *e);
 
 /* FNV-1a over bytes, for comparing weights across ranks. */

@@ -22,7 +22,7 @@ typedef enum {
     WAIT_GRADIENT, WAIT_SHARES, WAIT_WEIGHTS, WAIT_STATE, WAIT_EXACT, WAIT_STARTUP, N_WAITS
 } wait_kind;
 
-static int agree(MPI_Comm comm, hc_comm *watched, hc_err *e);
+static int agree(MPI_Comm comm, hc_comm *watched, const char *what, hc_err *e);
 static void alarm_init(const hc_comm *c);
 static void arm(const hc_comm *c, wait_kind what);
 static void disarm(const hc_comm *c);
@@ -83,7 +83,7 @@ int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, in
     c->host = calloc((size_t)c->size, sizeof *c->host);
     if (!c->grad || !c->host)
         hc_fail(e, HC_ERR_RUNTIME, "out of memory for the %s", c->grad ? "host table" : "gradient buffer");
-    if (agree(comm, NULL, e)) {
+    if (agree(comm, NULL, NULL, e)) {
         free(c->grad);
         free(c->host);
         c->grad = NULL;
@@ -99,7 +99,7 @@ int comm_init(hc_comm *c, MPI_Comm comm, size_t n_reals, size_t bucket_elems, in
     for (int r = 0; r < c->size; r++) c->host[r][HC_HOST_NAME - 1] = '\0';
     MPI_Comm_dup(comm, &c->watch);
     if (sharded && c->size > 1 && c->n_buckets <= 1) init_sharded(c, e);
-    if (agree(comm, NULL, e)) return e->code;
+    if (agree(comm, NULL, NULL, e)) return e->code;
     if (c->size > 1 && watchdog_s > 0) alarm_init(c);    /* after: its text says if sharded */
     return 0;
 }
@@ -490,7 +490,7 @@ void comm_shard(int rank, int size, int n, int *begin, int *end)
 
 /* ---- agreement ---- */
 
-static int agree(MPI_Comm comm, hc_comm *watched, hc_err *e)
+static int agree(MPI_Comm comm, hc_comm *watched, const char *what, hc_err *e)
 {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
@@ -498,7 +498,7 @@ static int agree(MPI_Comm comm, hc_comm *watched, hc_err *e)
     int first = e->code ? rank : size;     /* the lowest failing rank, or size */
     if (watched) {
         hc_err w = {0};
-        if (comm_allreduce(watched, &first, 1, MPI_INT, MPI_MIN, "a collective check", &w)) {
+        if (comm_allreduce(watched, &first, 1, MPI_INT, MPI_MIN, what, &w)) {
             *e = w;
             return e->code;
         }
@@ -513,8 +513,9 @@ static int agree(MPI_Comm comm, hc_comm *watched, hc_err *e)
     return code;
 }
 
-int comm_agree_on(MPI_Comm comm, hc_err *e) { return agree(comm, NULL, e); }
-int comm_agree(hc_comm *c, hc_err *e) { return agree(c->comm, c, e); }
+int comm_agree_on(MPI_Comm comm, hc_err *e) { return agree(comm, NULL, NULL, e); }
+int comm_agree(hc_comm *c, hc_err *e) { return agree(c->comm, c, "a collective check", e); }
+int comm_agree_after(hc_comm *c, const char *what, hc_err *e) { return agree(c->comm, c, what, e); }
 
 uint64_t checksum64(const void *data, size_t bytes)
 {

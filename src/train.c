@@ -713,7 +713,8 @@ static int checkpoint(hc_trainer *t, hc_err *e)
         trainer_write_checkpoint(t, t->opt.checkpoint_path, e);
     t->ckpt_seconds += now() - started;
     t->ckpt_writes++;
-    return comm_agree(&t->comm, e);
+    return comm_agree_after(&t->comm, "the others after its checkpoint write (a slow file "
+                            "system needs a larger --watchdog)", e);
 }
 
 static void print_final(const hc_trainer *t, double test_error, double seconds)

@@ -239,7 +239,7 @@ stall() {  # ranks, victim, extra options...
     # (or, when the stop fell inside a blocking collective itself, ~0.1 ms a step, the
     # alarm of a rank waiting in it: it cannot name the stopped one, it names the collective)
     t "SIGSTOP of $tag: exactly one error line, naming rank $2 and its host ($host)" \
-      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qE "rank $s_victim on $host has not joined|ranks ([0-9]+ on $host, )*$s_victim on $host(, [0-9]+ on $host)* have not joined|on $host waited [0-9]+ s inside the (gradient allreduce|gradient reduce-scatter|allgather of the (hypergradient shares|weights)) \(another rank stopped in it\)"' "$out"
+      '[ "$(errors "$s_out")" -eq 1 ] && grep "hyperclip: error:" "$s_out" | grep -qE "rank $s_victim on $host has not joined|ranks ([0-9]+ on $host, )*$s_victim on $host(, [0-9]+ on $host)* have not joined|on $host waited [0-9]+ s inside the (gradient allreduce|gradient reduce-scatter|allgather of the (hypergradient shares|weights)|gather of the optimizer state for a checkpoint) \(another rank stopped in it\)"' "$out"
     t "SIGSTOP of $tag: no rank left running, the stopped one included${left:+ (left: $left)}" '[ -z "$s_left" ]'
     [ -n "$left" ] && kill -9 $left 2>/dev/null
     "$MPIRUN" -np "$1" "$HYPERCLIP" "${job[@]}" "${@:3}" --max-steps 400 --resume "$ck" > "$dir/stall-resume.out" 2>&1; code=$?
@@ -251,6 +251,32 @@ stall() {  # ranks, victim, extra options...
 stall 2 1
 stall 3 0
 stall 3 1 --sharded-update on   # its shares' and weights' allgathers wait under the alarm
+
+# A checkpoint write slower than --watchdog (an fsync of 8 s, by a preloaded shim): the
+# message says it is rank 0's write and that --watchdog sets the limit, not a dead rank
+cat > "$dir/slowfsync.c" <<'EOF2'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <unistd.h>
+int fsync(int fd)
+{
+    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    sleep(8);
+    return real(fd);
+}
+EOF2
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    for k in 1 2; do i=$((i + 1)); echo "ok $i # SKIP a slow checkpoint write: a preloaded shim cannot come before AddressSanitizer's runtime"; done
+elif ! ${CC:-cc} -shared -fPIC -o "$dir/slowfsync.so" "$dir/slowfsync.c" -ldl 2>"$dir/cc.err"; then
+    for k in 1 2; do i=$((i + 1)); echo "not ok $i - compile the fsync shim: $(head -1 "$dir/cc.err")"; done
+else
+    timeout 120 "$MPIRUN" -np 2 -x LD_PRELOAD="$dir/slowfsync.so" "$HYPERCLIP" train --data "$dir/small" \
+        --batch 32 --epochs 3 --watchdog 3 --checkpoint "$dir/slow.h5" --quiet > "$dir/slow.out" 2>&1; code=$?
+    t "a checkpoint write slower than --watchdog 3: exit 4 (got $code)" '[ $code -eq 4 ]' "$dir/slow.out"
+    t "... one line: rank 0 has not joined the others after its checkpoint write, a larger --watchdog" \
+      '[ "$(errors "$dir/slow.out")" -eq 1 ] && grep "hyperclip: error:" "$dir/slow.out" | grep -q "rank 0 on $host has not joined the others after its checkpoint write (a slow file system needs a larger --watchdog)"' "$dir/slow.out"
+fi
 
 # A rank stopped during start-up, before the trainer's watchdog exists: rank 0 while it
 # reads the (gzipped) training images that it loads for the node; rank 1 waits for it in
