@@ -127,6 +127,16 @@ static int of_run(const char *path, const char *run_id)
     return same;
 }
 
+/* A file with a run record: one that --resume could continue. */
+static int is_checkpoint(const char *path)
+{
+    hc_run_record r;
+    hc_err ignored = {0};
+    int yes = !runrec_read_file(path, "checkpoint", &r, &ignored);
+    runrec_free(&r);
+    return yes;
+}
+
 int run_files_open(hc_run_locks *l, const hc_trainer_options *o, const char *run_id, int resuming,
                    hc_err *e)
 {
@@ -169,7 +179,11 @@ int run_files_open(hc_run_locks *l, const hc_trainer_options *o, const char *run
     int resumes_ck = resuming && o->checkpoint_path &&
                      (file_same(o->checkpoint_path, o->resume_path) ||
                       (ck_exists && of_run(o->checkpoint_path, run_id)));
-    if (ck_exists && !resumes_ck && !o->overwrite)
+    if (ck_exists && !resumes_ck && !o->overwrite && !is_checkpoint(o->checkpoint_path))
+        hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s already exists and is not a hyperclip "
+                "checkpoint: name another file, or give --overwrite to replace it",
+                o->checkpoint_path);
+    else if (ck_exists && !resumes_ck && !o->overwrite)
         hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s already exists: continue it with --resume "
                 "%.400s, or give --overwrite to replace it", o->checkpoint_path, o->checkpoint_path);
     else if (m_exists && !o->overwrite && (!resuming || o->new_metrics))

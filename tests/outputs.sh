@@ -31,7 +31,10 @@ refused "a fresh run onto an existing checkpoint" 1 "checkpoint $dir/c.h5 alread
 t "... the refusal names --resume and --overwrite" 'grep -q -- "--resume $dir/c.h5, or give --overwrite" "$last_out"'
 refused "a fresh run onto an existing metrics file" 1 "metrics $dir/m.h5 already exists" \
     "${base[@]}" --metrics "$dir/m.h5"
-t "refused runs left both files as they were" '[ "$(sum "$dir/c.h5")" = "$c0" ] && [ "$(sum "$dir/m.h5")" = "$m0" ]'
+echo notes > "$dir/notes.txt"
+refused "a fresh run onto an existing file that is no checkpoint" 1 "checkpoint $dir/notes.txt already exists and is not a hyperclip checkpoint: name another file, or give --overwrite" \
+    "${base[@]}" --checkpoint "$dir/notes.txt"
+t "refused runs left both files as they were" '[ "$(sum "$dir/c.h5")" = "$c0" ] && [ "$(sum "$dir/m.h5")" = "$m0" ] && [ "$(cat "$dir/notes.txt")" = notes ]'
 hc --checkpoint "$dir/c.h5" --metrics "$dir/m.h5" --max-steps 3 --overwrite > "$dir/ow.out" 2>&1; code=$?
 t "--overwrite replaces both (exit $code)" '[ $code -eq 0 ] && [ "$(sum "$dir/c.h5")" != "$c0" ] && [ "$(sum "$dir/m.h5")" != "$m0" ]' "$dir/ow.out"
 c0=$(sum "$dir/c.h5"); m0=$(sum "$dir/m.h5")
