@@ -356,11 +356,14 @@ int comm_allreduce(hc_comm *c, void *buf, int count, MPI_Datatype type, MPI_Op o
  * ranks waiting in it with a message prepared in advance, and the launcher ends the job.
  * It comes after the limit and the roll call, so that a rank that went on to a watched
  * collective (the allreduce completed there) names the stopped rank first.
- * The stopped rank's own alarm fires when the launcher resumes it to kill it: it spent
- * almost no CPU time since the alarm was set (a waiting rank polls all along), so it
- * leaves without a word. The waiting ranks speak in rank order, 4 s apart: the first to
- * exit has the launcher end the others, so one line is printed. The handler can reach
- * nothing but these: the state it needs. */
+ * The waiting ranks speak in rank order, 4 s apart: the first to exit has the launcher
+ * end the others, so one line is printed. The stopped rank's own alarm fires when the
+ * launcher resumes it to kill it: it spent almost no CPU time since the alarm was set (a
+ * waiting rank polls all along), so it speaks last, after every waiting rank could have:
+ * by then the job is gone. It does not leave at once without a word: a waiting rank that
+ * the machine's load starved of CPU looks the same, and its leaving first ended a job
+ * with no message at all (seen under the sanitizers' load). The handler can reach nothing
+ * but these: the state it needs. */
 static char alarm_text[N_WAITS][320];
 static size_t alarm_len[N_WAITS];
 static volatile sig_atomic_t alarm_what;
@@ -385,8 +388,8 @@ static void on_alarm(int sig)
     (void)sig;
     double wall = clock_s(CLOCK_MONOTONIC) - alarm_wall0;
     double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - alarm_cpu0;
-    if (cpu < 0.02 * wall) _exit(HC_ERR_STALLED);      /* this rank was the one stopped */
-    pause_for(4000L * (alarm_rank < 8 ? alarm_rank : 8));
+    int stopped = cpu < 0.02 * wall;                    /* probably the stopped one */
+    pause_for(4000L * (stopped ? 9 : alarm_rank < 8 ? alarm_rank : 8));
     if (write(2, alarm_text[alarm_what], alarm_len[alarm_what]) >= 0) pause_for(500);
     _exit(HC_ERR_STALLED);
 }
