@@ -157,7 +157,7 @@ t "... the link is as it was, nothing created" '[ "$(readlink "$dir/sd.h5")" = g
 # download hint (as root, whom permissions do not stop, the runs are made as nobody)
 pub=$(mktemp -d "${TMPDIR:-/tmp}/hc-perm.XXXXXX") && chmod 755 "$pub"
 mkdir -p "$pub/open" "$pub/shut/d" && cp "$dir/data"/* "$pub/open/" && cp "$dir/data"/* "$pub/shut/d/"
-chmod 700 "$pub/open" "$pub/shut"
+chmod 000 "$pub/open" "$pub/shut"     # no one but root may enter: the owner neither
 as=(); [ "$(id -u)" -eq 0 ] && as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 if [ ${#as[@]} -gt 0 ] && ! "${as[@]}" test -x "$HYPERCLIP"; then
     for k in 1 2; do i=$((i + 1)); echo "ok $i # SKIP nobody cannot run $HYPERCLIP (a folder above it is private to root)"; done
@@ -169,7 +169,7 @@ else
           '[ $code -eq 1 ] && [ "$(wc -l < "$dir/perm.out")" -eq 1 ] && grep -qF "$want" "$dir/perm.out"' "$dir/perm.out"
     done
 fi
-rm -rf "$pub"
+chmod 755 "$pub/open" "$pub/shut"; rm -rf "$pub"
 
 # ---- 8. messages: never HDF5's error stack; no escape sequence reaches the terminal ----
 esc=$(printf '\033')
