@@ -15,7 +15,8 @@ typedef struct {
  * returns the caller's setting for h5_restore(). Every HDF5 entry point of hyperclip
  * calls it first, so it also turns off HDF5's dynamically loaded filter plugins: a
  * file from elsewhere naming a filter must fail to read, not make the library load
- * code from HDF5_PLUGIN_PATH (hyperclip's own files use no filters). */
+ * code from HDF5_PLUGIN_PATH (hyperclip's own files use only HDF5's built-in Fletcher32
+ * checksum filter, h5_dcpl_checked). */
 h5_quiet_state h5_quiet(void);
 void h5_restore(h5_quiet_state q);
 
@@ -41,6 +42,27 @@ hid_t h5_ordered_cpl(hid_t class_id, int attrs);
 /* File access properties with HDF5's file locking off: a reader holding the file open
  * (h5py, hyperclip info) must not make the trainer's next write fail. */
 hid_t h5_fapl_nolock(void);
+
+/* File access properties for creating a file: h5_fapl_nolock's, and HDF5 1.10's file
+ * format, whose superblock, object headers (attributes included) and chunk indexes
+ * all carry checksums, so a damaged byte of the file's structure is refused when read
+ * instead of being trusted (HDF5 1.10 or later reads such files; h5py does). */
+hid_t h5_fapl_create(void);
+
+/* Dataset creation properties for a dataset of the given shape whose data HDF5 checks
+ * when reading: stored in chunks (the whole dataset as one chunk up to 1 GiB) with
+ * the Fletcher32 checksum filter, so a damaged byte of the data makes the read fail.
+ * A dataset with no elements gets plain properties. -1 on failure. */
+hid_t h5_dcpl_checked(int rank, const hsize_t *dims, size_t elem_size);
+
+/* 1 when the filters of dataset creation properties dcpl are none or only Fletcher32
+ * (what hyperclip writes), 0 when there are others, -1 on an error. */
+int h5_filters_are_ours(hid_t dcpl);
+
+/* 1 when the current HDF5 error stack records a checksum that does not match (a
+ * damaged file), else 0. Call right after the failing HDF5 call, as for h5_fail. */
+int h5_checksum_failed(void);
+#define H5_DAMAGED "a checksum does not match: the file is damaged"
 
 /* Opens path read-only with file locking off (h5_fapl_nolock); -1 when it is not an
  * HDF5 file or cannot be opened (call under h5_quiet for no HDF5 error stack). */

@@ -28,9 +28,14 @@ static int fail(ctx *c, const char *fmt, ...)
 {
     char buf[HC_ERR_MSG / 2];
     va_list ap;
+    /* a checksum HDF5 found wrong is the cause, whatever the read was for */
+    int damaged = h5_checksum_failed();
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    if (damaged)
+        return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s: %s (reading failed: %s)",
+                       c->path, H5_DAMAGED, buf);
     return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s: %s", c->path, buf);
 }
 
@@ -43,9 +48,12 @@ static int put_array(hid_t g, const char *group, const char *name, hid_t type, c
     char desc[160];
     const char *unit;
     hid_t space = H5Screate_simple(1, &dims, NULL);
-    hid_t ds = H5Dcreate2(g, name, type == H5T_NATIVE_FLOAT ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
-                          space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t dcpl = h5_dcpl_checked(1, &dims, H5Tget_size(type));
+    hid_t ds = dcpl < 0 ? -1 : H5Dcreate2(g, name, type == H5T_NATIVE_FLOAT ? H5T_IEEE_F32LE
+                                                                          : H5T_IEEE_F64LE,
+                                          space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    h5_close(dcpl);
     char path[96];
     snprintf(path, sizeof path, "%s/%s", group, name);
     runrec_describe_path(path, desc, sizeof desc, &unit);
@@ -93,25 +101,74 @@ static int write_file(hid_t f, const hc_ckpt *c)
     return rc;
 }
 
-/* The whole file as bytes, built with the in-memory (core) driver. */
+/* The in-memory (core) driver's buffer goes through these callbacks. The one it frees
+ * when the file closes is the finished file, kept: only closing leaves it consistent
+ * (H5Fget_file_image on the open file copies a superblock whose status byte it clears
+ * without updating the superblock's checksum, so HDF5 1.10 refuses that copy). */
+typedef struct {
+    void *image;
+} image_keeper;
+
+static void *image_malloc(size_t size, H5FD_file_image_op_t op, void *keeper)
+{
+    (void)op, (void)keeper;
+    return malloc(size);
+}
+
+static void *image_memcpy(void *dst, const void *src, size_t size, H5FD_file_image_op_t op,
+                          void *keeper)
+{
+    (void)op, (void)keeper;
+    return memcpy(dst, src, size);
+}
+
+static void *image_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *keeper)
+{
+    (void)op, (void)keeper;
+    return realloc(ptr, size);
+}
+
+static herr_t image_free(void *ptr, H5FD_file_image_op_t op, void *keeper)
+{
+    image_keeper *k = keeper;
+    if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && !k->image) k->image = ptr;
+    else free(ptr);
+    return 0;
+}
+
+static void *keeper_copy(void *keeper) { return keeper; }
+static herr_t keeper_free(void *keeper) { (void)keeper; return 0; }
+
+/* The whole file as bytes, built with the in-memory (core) driver in HDF5 1.10's
+ * format (h5_fapl_create: checksums on all metadata). */
 static int build_image(const hc_ckpt *ck, void **image, size_t *size, ctx *c)
 {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_core(fapl, 1 << 20, 0);
+    image_keeper keeper = {NULL};
+    H5FD_file_image_callbacks_t callbacks = {image_malloc, image_memcpy, image_realloc, image_free,
+                                             keeper_copy, keeper_free, &keeper};
+    hid_t fapl = h5_fapl_create();
+    if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
+        H5Pset_file_image_callbacks(fapl, &callbacks) < 0) {
+        h5_close(fapl);
+        return fail(c, "%s", "cannot set up the in-memory HDF5 file");
+    }
     hid_t fcpl = h5_ordered_cpl(H5P_FILE_CREATE, 1);      /* attributes listed as written */
     hid_t f = H5Fcreate("hyperclip-checkpoint-image", H5F_ACC_TRUNC, fcpl, fapl);
     H5Pclose(fapl);
     h5_close(fcpl);
     if (f < 0) return fail(c, "%s", "cannot create the in-memory HDF5 file");
     int rc = model_write(f, ck->model, ck->param, c->e) ? -2 : write_file(f, ck);
-    ssize_t n = rc ? -1 : (H5Fflush(f, H5F_SCOPE_GLOBAL), H5Fget_file_image(f, NULL, 0));
-    if (n > 0 && (*image = malloc((size_t)n)) && H5Fget_file_image(f, *image, (size_t)n) == n)
-        *size = (size_t)n;
-    else if (rc != -2)
-        rc = -1;
-    H5Fclose(f);
-    if (rc == -2) return c->e->code;
-    return rc ? fail(c, "%s", "cannot build the HDF5 image") : 0;
+    /* the file's size (its end of allocated space); closing only rewrites what is inside */
+    ssize_t n = rc || H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(f, NULL, 0);
+    if (H5Fclose(f) < 0 && !rc) rc = -1;
+    if (!rc && (n <= 0 || !keeper.image)) rc = -1;
+    if (rc) {
+        free(keeper.image);
+        return rc == -2 ? c->e->code : fail(c, "%s", "cannot build the HDF5 image");
+    }
+    *image = keeper.image;
+    *size = (size_t)n;
+    return 0;
 }
 
 static int write_all(int fd, const char *p, size_t n)

@@ -19,12 +19,22 @@ typedef struct {
     char text[256];
 } h5_reason;
 
+static int is_checksum_error(const H5E_error2_t *err)
+{
+    return (err->desc && (strstr(err->desc, "checksum") || strstr(err->desc, "Checksum")));
+}
+
 /* HDF5 records the operating system's reason in its innermost error as
- * "error message = '...'"; take that, else the innermost error's text. */
+ * "error message = '...'"; take that, else a checksum failure (a damaged file), else
+ * the innermost error's text. */
 static herr_t find_reason(unsigned n, const H5E_error2_t *err, void *data)
 {
     static const char key[] = "error message = '";
     h5_reason *r = data;
+    if (is_checksum_error(err)) {
+        snprintf(r->text, sizeof r->text, "%s", H5_DAMAGED);
+        return 1;
+    }
     const char *p = err->desc ? strstr(err->desc, key) : NULL;
     if (p) {
         p += sizeof key - 1;
@@ -82,6 +92,60 @@ hid_t h5_fapl_nolock(void)
     return fapl;
 }
 
+static herr_t find_checksum(unsigned n, const H5E_error2_t *err, void *data)
+{
+    (void)n;
+    return *(int *)data = is_checksum_error(err);
+}
+
+int h5_checksum_failed(void)
+{
+    int found = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_checksum, &found);
+    return found;
+}
+
+hid_t h5_fapl_create(void)
+{
+    hid_t fapl = h5_fapl_nolock();
+    if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+    return fapl;
+}
+
+hid_t h5_dcpl_checked(int rank, const hsize_t *dims, size_t elem_size)
+{
+    hsize_t chunk[H5S_MAX_RANK], elements = 1;
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+    if (p < 0 || rank < 1 || rank > H5S_MAX_RANK) return p;
+    for (int i = 0; i < rank; i++) elements *= chunk[i] = dims[i];
+    if (elements == 0) return p;
+    /* HDF5 chunks hold under 4 GiB: halve the leading dimension down to 1 GiB */
+    while (chunk[0] > 1 && (elements / dims[0]) * chunk[0] * elem_size > (1u << 30))
+        chunk[0] = (chunk[0] + 1) / 2;
+    if (H5Pset_chunk(p, rank, chunk) < 0 || H5Pset_fletcher32(p) < 0) {
+        H5Pclose(p);
+        return -1;
+    }
+    return p;
+}
+
+int h5_filters_are_ours(hid_t dcpl)
+{
+    int n = H5Pget_nfilters(dcpl);
+    if (n < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        unsigned flags, config;
+        size_t n_values = 0;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &n_values, NULL, 0, NULL, &config);
+        if (id < 0) return -1;
+        if (id != H5Z_FILTER_FLETCHER32) return 0;
+    }
+    return 1;
+}
+
 int h5_attr_is_single(hid_t a)
 {
     hid_t space = a < 0 ? -1 : H5Aget_space(a);
@@ -107,10 +171,10 @@ int h5_put_string(hid_t loc, const char *name, const char *value)
     hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR), a = -1;
     const char *v = value ? value : "";
     int rc = -1;
-    if (type >= 0 && space >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 &&
-        H5Tset_cset(type, H5T_CSET_UTF8) >= 0 &&
+    if (type >= 0 && space >= 0 && H5Tset_size(type, strlen(v) + 1) >= 0 &&
+        H5Tset_strpad(type, H5T_STR_NULLTERM) >= 0 && H5Tset_cset(type, H5T_CSET_UTF8) >= 0 &&
         (a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-        H5Awrite(a, type, &v) >= 0)
+        H5Awrite(a, type, v) >= 0)
         rc = 0;
     h5_close(a);
     h5_close(space);

@@ -177,13 +177,14 @@ void metrics_free(hc_metrics *m)
 
 /* ---- creating the file ---- */
 
-/* Empty rows read as NaN: a column extended but not yet written is visibly so. */
+/* Empty rows read as NaN: a column extended but not yet written is visibly so. Each
+ * chunk carries a Fletcher32 checksum: damaged rows are found when the file is reopened. */
 static hid_t make_column_dcpl(void)
 {
     hsize_t chunk = CHUNK_ROWS;
     double fill = NAN;
     hid_t p = H5Pcreate(H5P_DATASET_CREATE);
-    if (p >= 0 && (H5Pset_chunk(p, 1, &chunk) < 0 ||
+    if (p >= 0 && (H5Pset_chunk(p, 1, &chunk) < 0 || H5Pset_fletcher32(p) < 0 ||
                    H5Pset_fill_value(p, H5T_NATIVE_DOUBLE, &fill) < 0)) {
         H5Pclose(p);
         return -1;
@@ -278,7 +279,7 @@ static int write_run_attrs(hid_t file, const hc_run_attrs *a, const char *path, 
 static int create_empty(const char *path, hc_err *e)
 {
     int rc = HC_OK;
-    hid_t fapl = h5_fapl_nolock(), fcpl = h5_ordered_cpl(H5P_FILE_CREATE, 1), file = -1;
+    hid_t fapl = h5_fapl_create(), fcpl = h5_ordered_cpl(H5P_FILE_CREATE, 1), file = -1;
     if (fapl < 0 || fcpl < 0)
         rc = fail_h5(e, path, "cannot set up file properties");
     else if ((file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
@@ -412,9 +413,32 @@ int metrics_epoch(hc_metrics *m, const double epoch_row[HC_EPOCH_COLS], hc_err *
 
 /* ---- reopening ---- */
 
-/* Checks that col is a 1-D float column with at least `rows` rows and no filter in its
- * pipeline (hyperclip writes none; a filtered column could not be appended to, and only
- * the first flush, after training, would find out). */
+/* Reads rows [0, rows) of column ds a chunk at a time: HDF5 verifies each chunk's
+ * checksum, so rows damaged on disk are found now, not at the first flush after an
+ * epoch of training (or never, for rows that flush does not touch). */
+static int verify_rows(hid_t ds, hid_t space, long rows, const char *col, const char *path,
+                       hc_err *e)
+{
+    double buf[CHUNK_ROWS];
+    hsize_t count = CHUNK_ROWS;
+    hid_t mspace = H5Screate_simple(1, &count, NULL);
+    int rc = mspace < 0 ? fail_h5(e, path, "cannot read %s", col) : HC_OK;
+    for (hsize_t start = 0; start < (hsize_t)rows && rc == HC_OK; start += CHUNK_ROWS) {
+        count = (hsize_t)rows - start < CHUNK_ROWS ? (hsize_t)rows - start : CHUNK_ROWS;
+        hsize_t zero = 0;
+        if (H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
+            H5Sselect_hyperslab(mspace, H5S_SELECT_SET, &zero, NULL, &count, NULL) < 0 ||
+            H5Dread(ds, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT, buf) < 0)
+            rc = fail_h5(e, path, "cannot read rows %llu to %llu of %s",
+                         (unsigned long long)start, (unsigned long long)(start + count - 1), col);
+    }
+    h5_close(mspace);
+    return rc;
+}
+
+/* Checks that col is a 1-D float column with at least `rows` rows, readable, and no
+ * filter but Fletcher32 in its pipeline (hyperclip writes no other; a compressed column
+ * could not be appended to, and only the first flush, after training, would find out). */
 static int check_column(hid_t file, const char *col, long rows, const char *path, hc_err *e)
 {
     htri_t exists = h5_path_exists(file, col);
@@ -426,7 +450,7 @@ static int check_column(hid_t file, const char *col, long rows, const char *path
     hsize_t n = 0;
     if ((ds = H5Dopen2(file, col, H5P_DEFAULT)) < 0) {
         rc = fail_h5(e, path, "%s is not a dataset", col);
-    } else if ((dcpl = H5Dget_create_plist(ds)) < 0 || H5Pget_nfilters(dcpl) != 0) {
+    } else if ((dcpl = H5Dget_create_plist(ds)) < 0 || h5_filters_are_ours(dcpl) != 1) {
         rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s has a filter (compression?), which "
                      "hyperclip does not write", path, col);
     } else if ((space = H5Dget_space(ds)) < 0 || (type = H5Dget_type(ds)) < 0) {
@@ -438,6 +462,8 @@ static int check_column(hid_t file, const char *col, long rows, const char *path
     } else if (n < (hsize_t)rows) {
         rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: %s has %llu rows, the run to continue has %ld",
                      path, col, (unsigned long long)n, rows);
+    } else {
+        rc = verify_rows(ds, space, rows, col, path, e);
     }
     h5_close(dcpl);
     h5_close(type);

@@ -82,9 +82,10 @@ static int write_tensor(hid_t file, const hc_tensor *t, const hc_real *param, hi
 
     tensor_dims(t, dims);
     hid_t space = H5Screate_simple(t->rank, dims, NULL), ds = -1;
-    if (space < 0)
+    hid_t dcpl = h5_dcpl_checked(t->rank, dims, sizeof(float));
+    if (space < 0 || dcpl < 0)
         rc = h5_fail(e, where, "cannot make the dataspace of %s", path);
-    else if ((ds = H5Dcreate2(file, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+    else if ((ds = H5Dcreate2(file, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl,
                               H5P_DEFAULT)) < 0)
         rc = h5_fail(e, where, "cannot create %s", path);
     else if (H5Dwrite(ds, HC_H5_REAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, param + t->offset) < 0)
@@ -97,6 +98,7 @@ static int write_tensor(hid_t file, const hc_tensor *t, const hc_real *param, hi
         if (h5_describe(ds, desc, unit)) rc = h5_fail(e, where, "cannot describe %s", path);
     }
     h5_close(ds);
+    h5_close(dcpl);
     h5_close(space);
     return rc;
 }

@@ -12,7 +12,7 @@
 #     time with its column; NaN in /state is refused naming the dataset; a 30-level
 #     stack (canonical text > 1024 bytes) checkpoints and resumes;
 #   provenance: both files carry the run record (command, version, commit, hosts,
-#     ranks x threads, start time, training-set hash) as variable-length UTF-8 strings,
+#     ranks x threads, start time, training-set hash) as fixed-length UTF-8 strings,
 #     the same run_id, and every dataset a description and a unit; `hyperclip info`
 #     shows them; a checkpoint written by hyperclip 1.x (format version 1) still resumes, and
 #     one of format 2 written before the checkpoint took the modules' entry lists
@@ -96,8 +96,8 @@ else
     i=$((i + 1)); echo "ok $i - # SKIP git_commit: the tree was not built from a git checkout"
 fi
 h5dump -A -a /command "$dir/c.h5" > "$dir/dump.out" 2>&1
-t "strings are variable-length UTF-8 (h5py reads str, not bytes)" \
-  'grep -q "STRSIZE H5T_VARIABLE" "$dir/dump.out" && grep -q "CSET H5T_CSET_UTF8" "$dir/dump.out"' "$dir/dump.out"
+t "strings are fixed-length UTF-8, null-terminated (in the object header, under its checksum)" \
+  '! grep -q "STRSIZE H5T_VARIABLE" "$dir/dump.out" && grep -q "STRPAD H5T_STR_NULLTERM" "$dir/dump.out" && grep -q "CSET H5T_CSET_UTF8" "$dir/dump.out"' "$dir/dump.out"
 for f in c.h5 m.h5; do
     n_ds=$(h5dump -H "$dir/$f" | grep -c "^ *DATASET ")
     n_desc=$(h5dump -A "$dir/$f" | grep -c 'ATTRIBUTE "description"')

@@ -93,17 +93,17 @@ static int column_matches(const char *file, int c, long from, long to)
     return good;
 }
 
-/* A variable-length UTF-8 string attribute (h5py reads it as str, not bytes). */
+/* A fixed-length, null-terminated UTF-8 string attribute: its bytes sit in the object
+ * header, under its checksum (a variable-length string would sit in HDF5's global heap,
+ * which has none). */
 static int read_string_attr(hid_t f, const char *name, char *buf, size_t size)
 {
     hid_t a = H5Aopen(f, name, H5P_DEFAULT);
     hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    char *v = NULL;
-    int good = t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 &&
-               H5Tget_cset(t) == H5T_CSET_UTF8 && H5Aread(a, t, &v) >= 0 && v &&
-               strlen(v) < size;
-    if (good) strcpy(buf, v);
-    if (v) H5free_memory(v);
+    size_t n = t >= 0 ? H5Tget_size(t) : 0;
+    int good = t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) == 0 &&
+               H5Tget_cset(t) == H5T_CSET_UTF8 && H5Tget_strpad(t) == H5T_STR_NULLTERM &&
+               n <= size && H5Aread(a, t, buf) >= 0 && memchr(buf, 0, n);
     if (t >= 0) H5Tclose(t);
     if (a >= 0) H5Aclose(a);
     return good;
@@ -232,7 +232,7 @@ static void test_metrics_layout(const char *file)
            read_string_attr(f, "model", s, sizeof s) && strcmp(s, "mlp") == 0 &&
            read_string_attr(f, "version", s, sizeof s) && strcmp(s, "0.1.0") == 0 &&
            read_string_attr(f, "normalization", s, sizeof s) && strcmp(s, "x/255") == 0,
-       "attributes dataset, model, version, normalization are variable-length UTF-8 strings");
+       "attributes dataset, model, version, normalization are fixed-length UTF-8 strings");
     ok(read_int_attr(f, "seed", &v, &bytes) && v == 1234567890123LL && bytes == 8,
        "attribute seed is an int64 holding 1234567890123");
     ok(read_int_attr(f, "nranks", &v, &bytes) && v == 4 && bytes == 4 &&
