@@ -11,6 +11,8 @@
  *   counters on its group; on the root format, format_version and the run record
  *   (runrec.h: identity and provenance); on every dataset description and unit.
  * The checkpoint knows no module's struct: each lists its state as entries (entry.h).
+ * Stored in HDF5 1.10's format (checksums on all metadata), arrays under Fletcher32 and
+ * strings fixed-length (h5util.h): a damaged file is refused, never read as another.
  * Nothing depends on the rank count that wrote it. Writing builds the file in memory,
  * then writes a temporary file in the same folder, fsyncs it, renames it over the old
  * checkpoint and fsyncs the folder: at any moment a complete checkpoint exists. */
@@ -22,7 +24,8 @@
 #include "runrec.h"
 
 #define HC_CKPT_FORMAT "hyperclip-checkpoint"
-#define HC_CKPT_VERSION 2     /* 2: the run record (runrec.h), variable-length strings;
+#define HC_CKPT_VERSION 2     /* 2: the run record (runrec.h); strings fixed- or variable-
+                                 length (before the checksums);
                                  version 1 files are still read */
 
 /* What a checkpoint holds, all borrowed: the weights, the run's record and the groups

@@ -82,10 +82,13 @@ int h5_put_scalar(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, 
 int h5_put_long(hid_t loc, const char *name, long value);
 int h5_put_double(hid_t loc, const char *name, double value);
 
-/* A scalar attribute holding a variable-length UTF-8 string (h5py reads it as str). */
+/* A scalar attribute holding a UTF-8 string, fixed-length and null-terminated: its bytes
+ * then sit in the object header under its checksum. (A variable-length string sits in
+ * HDF5's global heap, which has no checksum: a damaged one made HDF5 1.10 read past its
+ * buffer. h5py reads a fixed-length string as bytes, not str.) */
 int h5_put_string(hid_t loc, const char *name, const char *value);
-/* A scalar string attribute, fixed-length (files of hyperclip 1.x) or variable-length,
- * as a new malloc'd string in *out. -1 when missing, not a single string, or
+/* A scalar string attribute, fixed-length or variable-length (files written before the
+ * checksums), as a new malloc'd string in *out. -1 when missing, not a single string, or
  * unreadable; *out is then NULL. */
 int h5_get_string(hid_t loc, const char *name, char **out);
 /* The "description" and "unit" attributes every dataset hyperclip writes carries. */

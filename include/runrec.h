@@ -1,6 +1,6 @@
 /* runrec.h - the run record: what a run is (its configuration and training set) and
  * where it came from (command, version, commit, hosts, ranks x threads, start time).
- * Written as root attributes, variable-length UTF-8 strings and 64-bit integers, into
+ * Written as root attributes, fixed-length UTF-8 strings and 64-bit integers, into
  * both the checkpoint and the metrics file; the two files of one run carry the same
  * run_id. A resume reads it back: options not given are taken from it, options given
  * must agree with it (except those a resume may change), and the training set's hash

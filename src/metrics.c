@@ -235,7 +235,7 @@ static int create_column(hid_t file, const char *col, hid_t gcpl, hid_t dcpl, co
     return rc;
 }
 
-/* A variable-length UTF-8 string: h5py reads it as str, h5dump shows it plainly. */
+/* A UTF-8 string (h5util.h: fixed-length, under the header's checksum). */
 static int write_string_attr(hid_t loc, const char *name, const char *value, const char *path,
                              hc_err *e)
 {

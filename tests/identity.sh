@@ -111,6 +111,28 @@ t "info lists what the datasets are: description [unit]" \
    grep -q "^  epochs/seconds: wall-clock time of the epoch \[s\]$" "$dir/infom.out" &&
    "$HYPERCLIP" info "$dir/c.h5" | grep -q "^  model/fc1/weight: weights of the layer fc1 \[1\]$"' "$dir/infom.out"
 
+# ---- 4b. info reads every dataset back, through its checksum ----
+for f in c.h5 m.h5; do
+    t "info $f: every dataset read back, each under a checksum that matches" \
+      '"$HYPERCLIP" info "$dir/$f" | grep -qE "^integrity: all [0-9]+ datasets read back, each under a checksum that matches$"'
+done
+# a bit flipped in the middle of the checkpoint lands in the stored weights or state
+cp "$dir/c.h5" "$dir/damaged.h5"
+python3 - "$dir/damaged.h5" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2); b = f.read(1)[0]
+    f.seek(-1, 1); f.write(bytes([b ^ 0x10]))
+PY
+cp "$dir/damaged.h5" "$dir/damaged.copy"
+"$HYPERCLIP" info "$dir/damaged.h5" > /dev/null 2> "$dir/damaged.err"; code=$?
+t "info of a checkpoint with one flipped bit: exit 1 (got $code), one line naming the dataset and the damage, the file unchanged" \
+  '[ $code -eq 1 ] && [ "$(wc -l < "$dir/damaged.err")" -eq 1 ] &&
+   grep -qE "info .*damaged.h5: /(model|state)/[a-z0-9/_]+: a checksum does not match: the file is damaged$" "$dir/damaged.err" &&
+   cmp -s "$dir/damaged.h5" "$dir/damaged.copy"' "$dir/damaged.err"
+refused "resume of that checkpoint" 1 "a checksum does not match: the file is damaged" train --resume "$dir/damaged.h5"
+t "... which is left unchanged" 'cmp -s "$dir/damaged.h5" "$dir/damaged.copy"'
+
 # ---- 5. eval uses the recorded dataset and normalization ----
 tr=(train --data "$dir/data" --batch 32 --epochs 1 --normalize train-stats --quiet)
 timeout 60 "$HYPERCLIP" "${tr[@]}" --checkpoint "$dir/ts.h5" --max-steps 4 > "$dir/ts.out" 2>&1
@@ -172,6 +194,8 @@ t "weights non-finite under a finite loss: exit 3 (got $code), said so, no check
 "$TESTBIN/gen_data" "$dir/v1data" --train 64 --test 32 --rows 4 --cols 4 --seed 5 >/dev/null
 gzip -dc "$srcdir/tests/fixtures/v1-ckpt.h5.gz" > "$dir/v1.h5"
 t "the fixture is a format-version-1 checkpoint" '[ "$(attr "$dir/v1.h5" format_version)" = 1 ]'
+t "info reads all its datasets back and says none has a checksum" \
+  '"$HYPERCLIP" info "$dir/v1.h5" | grep -qE "^integrity: ([0-9]+) of \1 datasets read back; 0 under a checksum \(a file of an older hyperclip"'
 mp eval --checkpoint "$dir/v1.h5" --data "$dir/v1data" > "$dir/v1e.out" 2>&1; code=$?
 t "eval reads it (exit $code; its error at step 5 was 81.25%)" '[ $code -eq 0 ] && grep -q "test_error 81.25%" "$dir/v1e.out"' "$dir/v1e.out"
 timeout 60 "$HYPERCLIP" train --resume "$dir/v1.h5" --data "$dir/v1data" --batch 16 --epochs 2 --quiet > "$dir/v1r.out" 2>&1; code=$?
