@@ -630,8 +630,10 @@ static int read_back(hid_t ds)
     herr_t rc = rank < 0 || ftype < 0 ? -1 : 0;
     H5T_class_t cls = ftype < 0 ? H5T_NO_CLASS : H5Tget_class(ftype);
     if (rc < 0 || rank == 0 || (cls != H5T_FLOAT && cls != H5T_INTEGER)) goto done;
-    hssize_t elements = H5Sget_simple_extent_npoints(space);
-    if (elements < 0 || (hsize_t)elements > H5Dget_storage_size(ds)) goto done;
+    hsize_t stored = H5Dget_storage_size(ds), elements = 1;   /* saturates past stored */
+    for (int i = 0; i < rank; i++)
+        elements = dims[i] && elements > stored / dims[i] ? stored + 1 : elements * dims[i];
+    if (elements > stored) goto done;
     const size_t block = (size_t)8 << 20;
     size_t row = cls == H5T_FLOAT ? sizeof(double) : sizeof(long long);
     for (int i = 1; i < rank && row <= block; i++) row *= dims[i];
