@@ -19,7 +19,10 @@ static MPI_Datatype real_type(void) { return HC_REAL_IS_DOUBLE ? MPI_DOUBLE : MP
 
 /* The blocking collectives the alarm watches: its message names the one a rank waited in. */
 typedef enum {
-    WAIT_GRADIENT, WAIT_SHARES, WAIT_WEIGHTS, WAIT_STATE, WAIT_EXACT, WAIT_STARTUP, N_WAITS
+    WAIT_GRADIENT, WAIT_SHARES, WAIT_WEIGHTS, WAIT_STATE, WAIT_EXACT,  /* a step's (alarm_init) */
+    N_STEP_WAITS,
+    WAIT_STARTUP = N_STEP_WAITS,                                        /* comm_startup_watch */
+    N_WAITS
 } wait_kind;
 
 static int agree(MPI_Comm comm, hc_comm *watched, const char *what, hc_err *e);
@@ -431,14 +434,14 @@ static void install_alarm_handler(int rank)
 
 static void alarm_init(const hc_comm *c)
 {
-    const char *name[N_WAITS - 1] = {
+    const char *name[N_STEP_WAITS] = {
         [WAIT_GRADIENT] = c->sharded ? "the gradient reduce-scatter" : "the gradient allreduce",
         [WAIT_SHARES] = "the allgather of the hypergradient shares",
         [WAIT_WEIGHTS] = "the allgather of the weights",
         [WAIT_STATE] = "the gather of the optimizer state for a checkpoint",
         [WAIT_EXACT] = "the exact gradient sum (--reproducible)"};
     char where[160];
-    for (int k = 0; k < N_WAITS - 1; k++) {
+    for (int k = 0; k < N_STEP_WAITS; k++) {
         snprintf(where, sizeof where, "inside %s (another rank stopped in it)", name[k]);
         set_alarm_text((wait_kind)k, c->rank, c->host[c->rank], c->watchdog_s + ROLL_CALL_GRACE + 1,
                        where);

@@ -116,25 +116,16 @@ typedef struct {
     const char *option, *path;
 } named_file;
 
-/* 1 when the existing file at path is a checkpoint of the run run_id. */
-static int of_run(const char *path, const char *run_id)
+/* What the existing file at path is: -1 not a checkpoint (no run record to continue),
+ * 1 a checkpoint of the run run_id, 0 one of another run (or run_id NULL). */
+static int checkpoint_of(const char *path, const char *run_id)
 {
     hc_run_record r;
     hc_err ignored = {0};
-    int same = run_id && !runrec_read_file(path, "checkpoint", &r, &ignored) && r.run_id &&
-               !strcmp(r.run_id, run_id);
+    int rc = runrec_read_file(path, "checkpoint", &r, &ignored) ? -1
+             : run_id && r.run_id && !strcmp(r.run_id, run_id);
     runrec_free(&r);
-    return same;
-}
-
-/* A file with a run record: one that --resume could continue. */
-static int is_checkpoint(const char *path)
-{
-    hc_run_record r;
-    hc_err ignored = {0};
-    int yes = !runrec_read_file(path, "checkpoint", &r, &ignored);
-    runrec_free(&r);
-    return yes;
+    return rc;
 }
 
 int run_files_open(hc_run_locks *l, const hc_trainer_options *o, const char *run_id, int resuming,
@@ -178,8 +169,8 @@ int run_files_open(hc_run_locks *l, const hc_trainer_options *o, const char *run
     /* the file resumed, or another checkpoint of the same run (a copy was resumed) */
     int resumes_ck = resuming && o->checkpoint_path &&
                      (file_same(o->checkpoint_path, o->resume_path) ||
-                      (ck_exists && of_run(o->checkpoint_path, run_id)));
-    if (ck_exists && !resumes_ck && !o->overwrite && !is_checkpoint(o->checkpoint_path))
+                      (ck_exists && checkpoint_of(o->checkpoint_path, run_id) == 1));
+    if (ck_exists && !resumes_ck && !o->overwrite && checkpoint_of(o->checkpoint_path, NULL) < 0)
         hc_fail(e, HC_ERR_RUNTIME, "checkpoint %.400s already exists and is not a hyperclip "
                 "checkpoint: name another file, or give --overwrite to replace it",
                 o->checkpoint_path);
