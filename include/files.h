@@ -35,6 +35,9 @@ typedef struct {
 } hc_file_lock;
 
 int file_lock(hc_file_lock *l, const char *path, const char *what, hc_err *e);
+/* 1 when a live process holds path's lock (a run is writing the file), its "HOST PID" in
+ * holder; 0 when none does (or there is no lock file). Takes no lock. */
+int file_lock_held(const char *path, char *holder, size_t size);
 void file_unlock(hc_file_lock *l);
 
 #endif

@@ -32,6 +32,9 @@ int h5_attr_is_single(hid_t a);
 
 /* Closes an id of any kind; ignores negative ids. */
 void h5_close(hid_t id);
+/* The same, keeping HDF5's error stack (which the close would clear): for clean-up
+ * between a failure and the message that says why (h5_checksum_failed). */
+void h5_close_keeping_errors(hid_t id);
 
 /* A creation property list of class H5P_GROUP_CREATE or H5P_FILE_CREATE that tracks
  * and indexes link creation order (and attribute creation order when `attrs`), so that
@@ -43,11 +46,16 @@ hid_t h5_ordered_cpl(hid_t class_id, int attrs);
  * (h5py, hyperclip info) must not make the trainer's next write fail. */
 hid_t h5_fapl_nolock(void);
 
-/* File access properties for creating a file: h5_fapl_nolock's, and HDF5 1.10's file
- * format, whose superblock, object headers (attributes included) and chunk indexes
- * all carry checksums, so a damaged byte of the file's structure is refused when read
- * instead of being trusted (HDF5 1.10 or later reads such files; h5py does). */
-hid_t h5_fapl_create(void);
+/* File access properties for creating a file: h5_fapl_nolock's, and a file format whose
+ * superblock, object headers (attributes included) and indexes carry checksums, so a
+ * damaged byte of the file's structure is refused when read instead of being trusted.
+ * A file written once, whole (a checkpoint), gets HDF5 1.10's format, whose chunk
+ * indexes are checksummed too. A file reopened to append (`appended`: the metrics file)
+ * gets HDF5 1.8's: 1.10's superblock marks the file "open for writing" while a writer
+ * has it, and HDF5 then refuses to open it, for reading too, until `h5clear`: a reader
+ * between two appends (h5py, info) would fail, and a run killed while appending could
+ * never be resumed. h5py and HDF5 1.8 or later read both. */
+hid_t h5_fapl_create(int appended);
 
 /* Dataset creation properties for a dataset of the given shape whose data HDF5 checks
  * when reading: stored in chunks (the whole dataset as one chunk up to 1 GiB) with
@@ -59,6 +67,23 @@ hid_t h5_dcpl_checked(int rank, const hsize_t *dims, size_t elem_size);
  * (what hyperclip writes), 0 when there are others, -1 on an error. */
 int h5_filters_are_ours(hid_t dcpl);
 
+/* The file addresses of the chunks met so far in one file (h5_column_chunks_check). */
+typedef struct {
+    haddr_t *addr;
+    size_t n, cap;
+} h5_chunk_addrs;
+void h5_chunk_addrs_free(h5_chunk_addrs *s);
+
+/* Checks the chunk index of a 1-D dataset written from its first row on (a metrics
+ * column): a chunk at every chunk boundary of rows [0, rows), their addresses added to
+ * *seen. Files in HDF5 1.8's format keep chunk indexes without a checksum: a damaged
+ * key or address there would make HDF5 read fill values, or another column's chunk
+ * (whose own checksum matches), as this column's rows; h5_chunk_addrs_repeat then says
+ * whether two chunks of the file share an address. 0 when consistent, 1 when not
+ * (damaged), -1 on an HDF5 error or no memory. */
+int h5_column_chunks_check(hid_t ds, hsize_t rows, h5_chunk_addrs *seen);
+int h5_chunk_addrs_repeat(h5_chunk_addrs *s);
+
 /* 1 when the current HDF5 error stack records a checksum that does not match (a
  * damaged file), else 0. Call right after the failing HDF5 call, as for h5_fail. */
 int h5_checksum_failed(void);
@@ -67,6 +92,9 @@ int h5_checksum_failed(void);
 /* Opens path read-only with file locking off (h5_fapl_nolock); -1 when it is not an
  * HDF5 file or cannot be opened (call under h5_quiet for no HDF5 error stack). */
 hid_t h5_open_readonly(const char *path);
+/* The same with a chunk cache of chunk_cache_bytes per dataset (HDF5's default is 1 MiB;
+ * memory is taken only for chunks read, and freed when the dataset closes). */
+hid_t h5_open_readonly_cache(const char *path, size_t chunk_cache_bytes);
 
 /* Whether every component of path exists, asked one level at a time: HDF5 1.10 answers a
  * path whose parent group is missing with an error, not "no". <0 on an error. */
@@ -89,7 +117,7 @@ int h5_put_double(hid_t loc, const char *name, double value);
 int h5_put_string(hid_t loc, const char *name, const char *value);
 /* A scalar string attribute, fixed-length or variable-length (files written before the
  * checksums), as a new malloc'd string in *out. -1 when missing, not a single string, or
- * unreadable; *out is then NULL. */
+ * unreadable (HDF5's error stack then says why: h5_checksum_failed); *out is then NULL. */
 int h5_get_string(hid_t loc, const char *name, char **out);
 /* The "description" and "unit" attributes every dataset hyperclip writes carries. */
 int h5_describe(hid_t obj, const char *description, const char *unit);

@@ -46,10 +46,12 @@ void runrec_train_hash(const hc_dataset *ds, char out[32]);
 /* Writes/reads the record's attributes on loc (a file's root). Reading takes what is
  * there: a file of hyperclip 1.x has only part of it. It returns the name of the first
  * attribute that is there but not readable as its kind (a string, a single integer),
- * NULL when there is none; that field stays empty. */
+ * or that could not be looked up, NULL when there is none; that field stays empty.
+ * *damaged is 1 when the reason was a checksum that does not match (a damaged file). */
 int runrec_write(hid_t loc, const hc_run_record *r);
-const char *runrec_read(hid_t loc, hc_run_record *r);
-/* Checks path is a readable regular HDF5 file, then reads its record. */
+const char *runrec_read(hid_t loc, hc_run_record *r, int *damaged);
+/* Checks path is a readable regular HDF5 file, then reads its record: an attribute of it
+ * that is there but unreadable is an error (a damaged record is not an absent one). */
 int runrec_read_file(const char *path, const char *what, hc_run_record *r, hc_err *e);
 
 /* A resume's check that the checkpoint at path (its record: theirs) is of this run

@@ -140,13 +140,13 @@ static void *keeper_copy(void *keeper) { return keeper; }
 static herr_t keeper_free(void *keeper) { (void)keeper; return 0; }
 
 /* The whole file as bytes, built with the in-memory (core) driver in HDF5 1.10's
- * format (h5_fapl_create: checksums on all metadata). */
+ * format (h5_fapl_create: checksums on all metadata, chunk indexes included). */
 static int build_image(const hc_ckpt *ck, void **image, size_t *size, ctx *c)
 {
     image_keeper keeper = {NULL};
     H5FD_file_image_callbacks_t callbacks = {image_malloc, image_memcpy, image_realloc, image_free,
                                              keeper_copy, keeper_free, &keeper};
-    hid_t fapl = h5_fapl_create();
+    hid_t fapl = h5_fapl_create(0);
     if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
         H5Pset_file_image_callbacks(fapl, &callbacks) < 0) {
         h5_close(fapl);
@@ -294,7 +294,10 @@ static int check_identity(hid_t f, const hc_ckpt *ck, hc_run_record *theirs, ctx
         return hc_fail(c->e, HC_ERR_RUNTIME, "checkpoint %.400s: format version %ld, this hyperclip "
                        "reads versions 1 to %d (a newer hyperclip wrote it?)", c->path, v,
                        HC_CKPT_VERSION);
-    const char *malformed = runrec_read(f, theirs);
+    int damaged;
+    const char *malformed = runrec_read(f, theirs, &damaged);
+    if (malformed && damaged)
+        return fail(c, "%s (reading attribute '%s')", H5_DAMAGED, malformed);
     if (malformed) return fail(c, "attribute '%s' has the wrong type", malformed);
     return runrec_check_same_run(theirs, ck->record, c->path, c->e);
 }

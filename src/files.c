@@ -171,6 +171,25 @@ static int holder_alive(const char *holder)
     return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
+int file_lock_held(const char *path, char *holder, size_t size)
+{
+    char lp[PATH_MAX];
+    holder[0] = '\0';
+    if ((size_t)snprintf(lp, sizeof lp, "%s.lock", path) >= sizeof lp) return 0;
+    int fd = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0) return 0;
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    int held = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+               fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    if (held) read_holder(fd, holder, size);
+    close(fd);
+    return held;
+}
+
 int file_lock(hc_file_lock *l, const char *path, const char *what, hc_err *e)
 {
     char holder[320];

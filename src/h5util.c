@@ -82,6 +82,13 @@ void h5_close(hid_t id)
     }
 }
 
+void h5_close_keeping_errors(hid_t id)
+{
+    hid_t stack = H5Eget_current_stack();
+    h5_close(id);
+    if (stack >= 0) H5Eset_current_stack(stack);   /* also closes the copy */
+}
+
 hid_t h5_fapl_nolock(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -105,10 +112,11 @@ int h5_checksum_failed(void)
     return found;
 }
 
-hid_t h5_fapl_create(void)
+hid_t h5_fapl_create(int appended)
 {
     hid_t fapl = h5_fapl_nolock();
-    if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) < 0) {
+    H5F_libver_t oldest = appended ? H5F_LIBVER_V18 : H5F_LIBVER_V110;
+    if (fapl >= 0 && H5Pset_libver_bounds(fapl, oldest, H5F_LIBVER_LATEST) < 0) {
         H5Pclose(fapl);
         return -1;
     }
@@ -144,6 +152,65 @@ int h5_filters_are_ours(hid_t dcpl)
         if (id != H5Z_FILTER_FLETCHER32) return 0;
     }
     return 1;
+}
+
+void h5_chunk_addrs_free(h5_chunk_addrs *s)
+{
+    free(s->addr);
+    memset(s, 0, sizeof *s);
+}
+
+/* Adds a to s; -1 when out of memory. */
+static int add_addr(h5_chunk_addrs *s, haddr_t a)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        haddr_t *grown = realloc(s->addr, cap * sizeof *grown);
+        if (!grown) return -1;
+        s->addr = grown;
+        s->cap = cap;
+    }
+    s->addr[s->n++] = a;
+    return 0;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+    haddr_t x = *(const haddr_t *)a, y = *(const haddr_t *)b;
+    return (x > y) - (x < y);
+}
+
+int h5_chunk_addrs_repeat(h5_chunk_addrs *s)
+{
+    if (s->n > 1) qsort(s->addr, s->n, sizeof *s->addr, by_addr);
+    for (size_t i = 1; i < s->n; i++)
+        if (s->addr[i] == s->addr[i - 1]) return 1;
+    return 0;
+}
+
+int h5_column_chunks_check(hid_t ds, hsize_t rows, h5_chunk_addrs *seen)
+{
+    hid_t dcpl = H5Dget_create_plist(ds), type = H5Dget_type(ds);
+    hsize_t chunk = 0;
+    int layout = dcpl < 0 ? -1 : H5Pget_layout(dcpl);
+    int rank = layout == H5D_CHUNKED ? H5Pget_chunk(dcpl, 1, &chunk) : 0;
+    int filters = dcpl < 0 ? -1 : H5Pget_nfilters(dcpl), ours = dcpl < 0 ? -1 : h5_filters_are_ours(dcpl);
+    size_t elem = type < 0 ? 0 : H5Tget_size(type);
+    h5_close(type);
+    h5_close(dcpl);
+    if (layout < 0 || filters < 0 || ours < 0 || elem == 0) return -1;
+    if (rank != 1 || chunk == 0) return 0;     /* not a column's chunks: nothing to check */
+    /* a chunk stored plain, or under Fletcher32 alone, has one size: its rows and the sum */
+    hsize_t stored = filters == 0 ? chunk * elem : filters == 1 && ours ? chunk * elem + 4 : 0;
+    for (hsize_t at = 0; at < rows; at += chunk) {
+        unsigned mask = 0;
+        haddr_t addr = HADDR_UNDEF;
+        hsize_t size = 0;
+        if (H5Dget_chunk_info_by_coord(ds, &at, &mask, &addr, &size) < 0) return -1;
+        if (addr == HADDR_UNDEF || size == 0 || (stored && size != stored)) return 1;
+        if (add_addr(seen, addr)) return -1;
+    }
+    return 0;
 }
 
 int h5_attr_is_single(hid_t a)
@@ -209,9 +276,10 @@ int h5_get_string(hid_t loc, const char *name, char **out)
         }
     }
 done:
-    h5_close(mt);
-    h5_close(ft);
-    h5_close(a);
+    /* a failure keeps HDF5's error stack: the caller may ask h5_checksum_failed() */
+    (rc ? h5_close_keeping_errors : h5_close)(mt);
+    (rc ? h5_close_keeping_errors : h5_close)(ft);
+    (rc ? h5_close_keeping_errors : h5_close)(a);
     return rc;
 }
 
@@ -221,10 +289,16 @@ int h5_describe(hid_t obj, const char *description, const char *unit)
                ? -1 : 0;
 }
 
-hid_t h5_open_readonly(const char *path)
+hid_t h5_open_readonly(const char *path) { return h5_open_readonly_cache(path, 0); }
+
+hid_t h5_open_readonly_cache(const char *path, size_t chunk_cache_bytes)
 {
     hid_t fapl = h5_fapl_nolock(), file = -1;
     if (fapl < 0) return -1;
+    if (chunk_cache_bytes && H5Pset_cache(fapl, 0, 521, chunk_cache_bytes, 1.0) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
     if (H5Fis_hdf5(path) > 0) file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     return file;

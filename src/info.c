@@ -286,16 +286,18 @@ static herr_t walk(hid_t group, const char *prefix, int depth, visit_fn fn, void
 
 static herr_t walk_link(hid_t group, const char *name, const H5L_info_t *info, void *data)
 {
-    (void)info;
     const walk_state *w = data;
     char path[NAME_BUF];
     snprintf(path, sizeof path, "%s%s%s", w->prefix, *w->prefix ? "/" : "", name);
     hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
-    if (obj < 0) return 0; /* a dangling soft or external link: nothing to describe */
+    /* a dangling soft or external link: nothing to describe; a hard link always names an
+     * object, so failing to open one is damage (an object header whose checksum fails) */
+    if (obj < 0) return info->type == H5L_TYPE_HARD ? -1 : 0;
     herr_t rc = w->fn(obj, path, w->data);
     if (rc >= 0 && H5Iget_type(obj) == H5I_GROUP && w->depth < MAX_DEPTH)
         rc = walk(obj, path, w->depth + 1, w->fn, w->data);
-    H5Oclose(obj);
+    if (rc < 0) h5_close_keeping_errors(obj);   /* the message says whether a checksum failed */
+    else H5Oclose(obj);
     return rc;
 }
 
@@ -305,7 +307,8 @@ static herr_t walk_named(hid_t root, const char *name, visit_fn fn, void *data)
     hid_t g = H5Gopen2(root, name, H5P_DEFAULT);
     if (g < 0) return -1;
     herr_t rc = walk(g, "", 0, fn, data);
-    H5Gclose(g);
+    if (rc < 0) h5_close_keeping_errors(g);
+    else H5Gclose(g);
     return rc;
 }
 
@@ -595,24 +598,32 @@ typedef struct {
 /* A top-level object that is not model, steps or epochs, with all it holds. */
 static herr_t print_other_child(hid_t root, const char *name, const H5L_info_t *info, void *data)
 {
-    (void)info;
     other_printer *p = data;
     static const char *const known[] = {"model", "steps", "epochs"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(name, known[i]) == 0) return 0;
     hid_t obj = H5Oopen(root, name, H5P_DEFAULT);
-    if (obj < 0) return 0;
+    if (obj < 0) return info->type == H5L_TYPE_HARD ? -1 : 0;   /* as in walk_link */
     if (p->listed++ == 0) fputs("other contents:\n", p->out);
     herr_t rc = print_object(obj, name, p->out);
     if (rc >= 0 && H5Iget_type(obj) == H5I_GROUP) rc = walk(obj, name, 1, print_object, p->out);
-    H5Oclose(obj);
+    if (rc < 0) h5_close_keeping_errors(obj);
+    else H5Oclose(obj);
     return rc;
 }
 
 /* ---- integrity: every dataset read back through its checksum ---- */
 
+/* Why the read that just failed failed, as far as HDF5's error stack says. */
+static const char *why_unreadable(void)
+{
+    return h5_checksum_failed() ? H5_DAMAGED : "damaged, or being written?";
+}
+
 typedef struct {
     unsigned long long datasets, read, checked; /* numeric; read back; of them under Fletcher32 */
+    h5_chunk_addrs chunks;                  /* of the 1-D columns, to find two sharing one */
+    int bad_index;                          /* a column's chunk index is damaged */
     char failed[NAME_BUF];                  /* the first that could not be read */
     int damaged;                            /* ... because a checksum did not match */
 } integrity;
@@ -684,11 +695,28 @@ static herr_t verify_dataset(hid_t obj, const char *path, void *data)
 {
     integrity *g = data;
     if (H5Iget_type(obj) != H5I_DATASET || g->failed[0]) return 0;
-    hid_t dcpl = H5Dget_create_plist(obj);
+    hid_t dcpl = H5Dget_create_plist(obj), ds = -1;
     int ours = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl) == 1 && h5_filters_are_ours(dcpl) == 1;
-    int readable = dcpl >= 0 && filters_available(dcpl);
+    /* raw data in other files (external, virtual) is not this file's: never read (a FIFO
+     * named there would block), as data behind a filter HDF5 lacks cannot be */
+    int readable = dcpl >= 0 && filters_available(dcpl) && H5Pget_external_count(dcpl) == 0 &&
+                   H5Pget_layout(dcpl) != H5D_VIRTUAL;
+    if (readable) ds = H5Dopen2(obj, ".", H5P_DEFAULT);   /* read_back's own id */
     h5_close(dcpl);
-    int read = readable ? read_back(obj) : 0;
+    int read = !readable ? 0 : ds < 0 ? -1 : read_back(ds);
+    /* a column (1-D, unlimited) has its rows in chunks from the first on */
+    hsize_t rows = 0, max_rows = 0;
+    hid_t space = read >= 0 && ds >= 0 ? H5Dget_space(ds) : -1;
+    if (space >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
+        H5Sget_simple_extent_dims(space, &rows, &max_rows) == 1 && max_rows == H5S_UNLIMITED &&
+        h5_column_chunks_check(ds, rows, &g->chunks) != 0)
+        g->bad_index = 1;       /* an index that cannot be read is as damaged */
+    h5_close(space);
+    h5_close(ds);
+    if (g->bad_index) {
+        snprintf(g->failed, sizeof g->failed, "/%s", path);
+        return 0;
+    }
     if (read < 0) {
         g->damaged = read == -2;
         snprintf(g->failed, sizeof g->failed, "/%s", path);
@@ -700,15 +728,31 @@ static herr_t verify_dataset(hid_t obj, const char *path, void *data)
     return 0;
 }
 
-/* The last section: a damaged file is an error (exit 1), so a script can test a file. */
+/* The last section: a damaged file is an error (exit 1), so a script can test a file.
+ * A file a run is writing (the metrics file of a running training holds its lock) is not
+ * read back: a chunk read while it is appended to would look damaged. */
 static int verify(hid_t root, const char *path, FILE *out, hc_err *e)
 {
-    integrity g = {0, 0, 0, "", 0};
-    if (walk(root, "", 0, verify_dataset, &g) < 0)
-        return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot list its datasets (damaged?)", path);
+    char holder[320];
+    if (file_lock_held(path, holder, sizeof holder)) {
+        fprintf(out, "integrity: not checked: a run is writing the file (host and PID %s hold "
+                "its lock)\n", holder);
+        return HC_OK;
+    }
+    integrity g = {0, 0, 0, {NULL, 0, 0}, 0, "", 0};
+    int rc = walk(root, "", 0, verify_dataset, &g), repeat = h5_chunk_addrs_repeat(&g.chunks);
+    h5_chunk_addrs_free(&g.chunks);
+    if (rc < 0)
+        return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot list its datasets (%s)", path,
+                       why_unreadable());
     if (g.failed[0])
         return hc_fail(e, HC_ERR_RUNTIME, "info %s: %s: %s", path, g.failed,
-                       g.damaged ? H5_DAMAGED : "cannot be read back (damaged?)");
+                       g.bad_index ? "its chunk index is damaged (its rows are not all in it, "
+                                     "or it cannot be read)"
+                       : g.damaged ? H5_DAMAGED : "cannot be read back (damaged, or being written?)");
+    if (repeat)
+        return hc_fail(e, HC_ERR_RUNTIME, "info %s: the chunk indexes are damaged (two datasets "
+                       "name the same data on disk)", path);
     if (g.checked == g.datasets)
         fprintf(out, "integrity: all %llu datasets read back, each under a checksum that "
                 "matches\n", g.datasets);
@@ -744,11 +788,12 @@ static int describe(hid_t root, const char *path, FILE *out, hc_err *e)
     static const char *const described[] = {"model", "steps", "epochs"};
     fprintf(out, "%s: %s\n", path, kind_words(root));
     if (print_attrs(root, out, "attributes:\n", "  ") < 0)
-        return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read the root attributes", path);
+        return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read the root attributes (%s)", path,
+                       why_unreadable());
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (h5_path_exists(root, sections[i].name) > 0 && sections[i].fn(root, out) < 0)
-            return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read /%s (damaged, or being written?)",
-                           path, sections[i].name);
+            return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read /%s (%s)", path,
+                           sections[i].name, why_unreadable());
     for (size_t i = 0; i < sizeof described / sizeof *described; i++)
         if (h5_path_exists(root, described[i]) > 0) {
             if (describe_kinds(root, out) < 0)
@@ -758,7 +803,8 @@ static int describe(hid_t root, const char *path, FILE *out, hc_err *e)
         }
     other_printer others = {out, 0};
     if (iterate_links(root, print_other_child, &others) < 0)
-        return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read its contents", path);
+        return hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot read its contents (%s)", path,
+                       why_unreadable());
     return HC_OK;
 }
 
@@ -793,7 +839,10 @@ int info_run(const char *path, FILE *out, hc_err *e)
     hid_t file = -1, root = -1;
     if (H5Fis_hdf5(path) <= 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "info %s is not an HDF5 file", path);
-    else if ((file = h5_open_readonly(path)) < 0)
+    /* a chunk cache that holds a whole chunk of up to 1 GiB (a checkpoint stores each
+     * array as one chunk): read_back's slices then take their parts of it from the
+     * cache, instead of HDF5 reading and checksumming the whole chunk for each slice */
+    else if ((file = h5_open_readonly_cache(path, (size_t)1 << 30)) < 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot open the HDF5 file", path);
     else if ((root = H5Gopen2(file, "/", H5P_DEFAULT)) < 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "info %s: cannot open its root group", path);

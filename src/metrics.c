@@ -279,7 +279,7 @@ static int write_run_attrs(hid_t file, const hc_run_attrs *a, const char *path, 
 static int create_empty(const char *path, hc_err *e)
 {
     int rc = HC_OK;
-    hid_t fapl = h5_fapl_create(), fcpl = h5_ordered_cpl(H5P_FILE_CREATE, 1), file = -1;
+    hid_t fapl = h5_fapl_create(1), fcpl = h5_ordered_cpl(H5P_FILE_CREATE, 1), file = -1;
     if (fapl < 0 || fcpl < 0)
         rc = fail_h5(e, path, "cannot set up file properties");
     else if ((file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
@@ -439,7 +439,8 @@ static int verify_rows(hid_t ds, hid_t space, long rows, const char *col, const 
 /* Checks that col is a 1-D float column with at least `rows` rows, readable, and no
  * filter but Fletcher32 in its pipeline (hyperclip writes no other; a compressed column
  * could not be appended to, and only the first flush, after training, would find out). */
-static int check_column(hid_t file, const char *col, long rows, const char *path, hc_err *e)
+static int check_column(hid_t file, const char *col, long rows, const char *path,
+                        h5_chunk_addrs *chunks, hc_err *e)
 {
     htri_t exists = h5_path_exists(file, col);
     if (exists < 0) return fail_h5(e, path, "cannot look up %s", col);
@@ -464,6 +465,12 @@ static int check_column(hid_t file, const char *col, long rows, const char *path
                      path, col, (unsigned long long)n, rows);
     } else {
         rc = verify_rows(ds, space, rows, col, path, e);
+        int index = rc ? 0 : h5_column_chunks_check(ds, (hsize_t)rows, chunks);
+        if (index > 0)
+            rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: the chunk index of %s is damaged (rows "
+                         "0 to %ld are not all in it)", path, col, rows - 1);
+        else if (index < 0)
+            rc = fail_h5(e, path, "cannot read the chunk index of %s", col);
     }
     h5_close(dcpl);
     h5_close(type);
@@ -540,10 +547,15 @@ static int reopen_file(hc_metrics *m, long steps, long epochs, hc_err *e)
     if (file < 0) return e->code;
 
     int rc = HC_OK;
+    h5_chunk_addrs chunks = {NULL, 0, 0};
     for (int c = 0; c < m->n_cols && rc == HC_OK; c++)
-        rc = check_column(file, m->cols[c], steps, m->path, e);
+        rc = check_column(file, m->cols[c], steps, m->path, &chunks, e);
     for (int c = 0; c < HC_EPOCH_COLS && rc == HC_OK; c++)
-        rc = check_column(file, epoch_cols[c], epochs, m->path, e);
+        rc = check_column(file, epoch_cols[c], epochs, m->path, &chunks, e);
+    if (rc == HC_OK && h5_chunk_addrs_repeat(&chunks))
+        rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: the chunk indexes are damaged (two columns "
+                     "name the same rows on disk)", m->path);
+    h5_chunk_addrs_free(&chunks);
     if (rc == HC_OK) rc = check_no_extra(file, m, e);
     for (int c = 0; c < m->n_cols && rc == HC_OK; c++)
         rc = set_rows(file, m->cols[c], steps, m->path, e);

@@ -234,26 +234,30 @@ int runrec_write(hid_t loc, const hc_run_record *r)
     return 0;
 }
 
-const char *runrec_read(hid_t loc, hc_run_record *r)
+const char *runrec_read(hid_t loc, hc_run_record *r, int *damaged)
 {
     const char *malformed = NULL;
     runrec_clear(r);
-    for (size_t i = 0; i < N_FIELDS; i++) {
-        if (H5Aexists(loc, fields[i].name) <= 0) continue;
-        if (fields[i].kind == RR_STR) {
-            if (h5_get_string(loc, fields[i].name, str_at(r, i)) && !malformed)
-                malformed = fields[i].name;
-            continue;
+    *damaged = 0;
+    for (size_t i = 0; i < N_FIELDS && !*damaged; i++) {
+        htri_t exists = H5Aexists(loc, fields[i].name);
+        int bad = exists < 0;       /* not "absent": the attributes could not be looked at */
+        if (exists > 0 && fields[i].kind == RR_STR) {
+            bad = h5_get_string(loc, fields[i].name, str_at(r, i)) != 0;
+            if (bad) *damaged = h5_checksum_failed();
+        } else if (exists > 0) {
+            hid_t a = H5Aopen(loc, fields[i].name, H5P_DEFAULT), t = a < 0 ? -1 : H5Aget_type(a);
+            long v;
+            bad = !(t >= 0 && H5Tget_class(t) == H5T_INTEGER && h5_attr_is_single(a) &&
+                    H5Aread(a, H5T_NATIVE_LONG, &v) >= 0);
+            if (!bad) *long_at(r, i) = v;
+            /* the damage, if any, before the closes clear HDF5's error stack */
+            if (bad) *damaged = h5_checksum_failed();
+            h5_close(t);
+            h5_close(a);
         }
-        hid_t a = H5Aopen(loc, fields[i].name, H5P_DEFAULT), t = a < 0 ? -1 : H5Aget_type(a);
-        long v;
-        if (t >= 0 && H5Tget_class(t) == H5T_INTEGER && h5_attr_is_single(a) &&
-            H5Aread(a, H5T_NATIVE_LONG, &v) >= 0)
-            *long_at(r, i) = v;
-        else if (!malformed)
-            malformed = fields[i].name;
-        h5_close(t);
-        h5_close(a);
+        if (bad && exists < 0) *damaged = h5_checksum_failed();
+        if (bad && !malformed) malformed = fields[i].name;
     }
     return malformed;
 }
@@ -265,11 +269,17 @@ int runrec_read_file(const char *path, const char *what, hc_run_record *r, hc_er
     h5_quiet_state q = h5_quiet();
     hid_t f = -1;
     int rc = 0;
+    int damaged = 0;
+    const char *malformed = NULL;
     if ((f = h5_open_readonly(path)) < 0)
         rc = hc_fail(e, HC_ERR_RUNTIME, "%s %.400s: is not a readable HDF5 file (truncated or "
                      "corrupt?)", what, path);
-    else
-        runrec_read(f, r);
+    else if ((malformed = runrec_read(f, r, &damaged)) && damaged)
+        rc = hc_fail(e, HC_ERR_RUNTIME, "%s %.400s: %s (reading attribute '%s')", what, path,
+                     H5_DAMAGED, malformed);
+    else if (malformed)
+        rc = hc_fail(e, HC_ERR_RUNTIME, "%s %.400s: attribute '%s' has the wrong type", what,
+                     path, malformed);
     h5_close(f);
     h5_restore(q);
     return rc;

@@ -1,8 +1,10 @@
 /* h5edit - damages HDF5 files for tests: removes one object, writes a NaN into one
  * element of a floating-point dataset (a checkpoint whose state went bad), sets an
  * object's attribute to a 64-bit integer or removes the attribute.
+ * adds a dataset whose data lives in another file.
  * usage: h5edit FILE /path/to/object
  *        h5edit FILE /path/to/dataset --nan INDEX
+ *        h5edit FILE /path/to/new/dataset --external TARGET
  *        h5edit FILE /path/to/object --long NAME VALUE
  *        h5edit FILE /path/to/object --no-attr NAME */
 #include <hdf5.h>
@@ -48,21 +50,37 @@ static int remove_attr(hid_t f, const char *path, const char *name)
     return rc;
 }
 
+/* Adds dataset path: 1000 float64 values whose raw data is in the external file target. */
+static int add_external(hid_t f, const char *path, const char *target)
+{
+    hsize_t n = 1000;
+    hid_t space = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), ds = -1;
+    int rc = H5Pset_external(dcpl, target, 0, n * 8) < 0 ||
+             (ds = H5Dcreate2(f, path, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0;
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    int external_mode = argc == 5 && !strcmp(argv[3], "--external");
     int nan_mode = argc == 5 && !strcmp(argv[3], "--nan");
     int long_mode = argc == 6 && !strcmp(argv[3], "--long");
     int no_attr_mode = argc == 5 && !strcmp(argv[3], "--no-attr");
-    if (argc != 3 && !nan_mode && !long_mode && !no_attr_mode) {
+    if (argc != 3 && !nan_mode && !long_mode && !no_attr_mode && !external_mode) {
         fprintf(stderr, "usage: h5edit FILE /path/to/object\n"
                         "       h5edit FILE /path/to/dataset --nan INDEX\n"
+                        "       h5edit FILE /path/to/new/dataset --external TARGET\n"
                         "       h5edit FILE /path/to/object --long NAME VALUE\n"
                         "       h5edit FILE /path/to/object --no-attr NAME\n");
         return 2;
     }
     hid_t f = H5Fopen(argv[1], H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0) return 1;
-    int rc = nan_mode ? write_nan(f, argv[2], (hsize_t)strtoull(argv[4], NULL, 10))
+    int rc = external_mode ? add_external(f, argv[2], argv[4])
+             : nan_mode ? write_nan(f, argv[2], (hsize_t)strtoull(argv[4], NULL, 10))
              : long_mode ? set_long(f, argv[2], argv[4], strtoll(argv[5], NULL, 10))
              : no_attr_mode ? remove_attr(f, argv[2], argv[4])
                             : H5Ldelete(f, argv[2], H5P_DEFAULT) < 0;

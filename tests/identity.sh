@@ -132,6 +132,30 @@ t "info of a checkpoint with one flipped bit: exit 1 (got $code), one line namin
    cmp -s "$dir/damaged.h5" "$dir/damaged.copy"' "$dir/damaged.err"
 refused "resume of that checkpoint" 1 "a checksum does not match: the file is damaged" train --resume "$dir/damaged.h5"
 t "... which is left unchanged" 'cmp -s "$dir/damaged.h5" "$dir/damaged.copy"'
+# a metrics file a run is writing (its lock held by a live process, as a running
+# training holds it) is described but not read back: a chunk read mid-append looks damaged
+cp "$dir/m.h5" "$dir/busy.h5"
+python3 - "$dir/busy.h5.lock" "$dir/busy.ready" <<'PY' &
+import fcntl, os, socket, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+os.write(fd, ("%s %d\n" % (socket.gethostname(), os.getpid())).encode())
+open(sys.argv[2], "w").close()
+time.sleep(30)
+PY
+holder=$!
+for _ in $(seq 100); do [ -e "$dir/busy.ready" ] && break; sleep 0.1; done
+"$HYPERCLIP" info "$dir/busy.h5" > "$dir/busy.out" 2>&1; code=$?
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+t "info of a metrics file whose lock a live process holds: exit 0 (got $code), 'integrity: not checked: a run is writing the file'" \
+  '[ $code -eq 0 ] && grep -q "^integrity: not checked: a run is writing the file (host and PID .* [0-9]* hold its lock)$" "$dir/busy.out"' "$dir/busy.out"
+# a dataset whose data is in another file is not read: a FIFO named there blocked info
+cp "$dir/c.h5" "$dir/ext.h5"
+mkfifo "$dir/fifo"
+"$TESTBIN/h5edit" "$dir/ext.h5" /extra --external "$dir/fifo"
+timeout 20 "$HYPERCLIP" info "$dir/ext.h5" > "$dir/ext.out" 2>&1; code=$?
+t "info of a checkpoint with a dataset stored in an external FIFO: exit 0 (got $code), in time, that dataset not read back" \
+  '[ $code -eq 0 ] && grep -qE "^integrity: 16 of 17 datasets read back" "$dir/ext.out"' "$dir/ext.out"
 
 # ---- 5. eval uses the recorded dataset and normalization ----
 tr=(train --data "$dir/data" --batch 32 --epochs 1 --normalize train-stats --quiet)

@@ -19,7 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "h5util.h"
+#include "info.h"
 #include "metrics.h"
+#include "runrec.h"
 #include "tap.h"
 #include "testdata.h"
 #include "train.h"
@@ -66,7 +68,7 @@ static int spill(const char *path, const void *data, size_t size)
 /* The bytes to damage: every one with HC_DAMAGE_ALL=1 (CI's fuzz stage runs that: a few
  * minutes), else SAMPLE of them spread over the file by a fixed pseudo-random walk.
  * HC_DAMAGE_SAMPLE=N damages N bytes, HC_DAMAGE_AT=N only byte N; HC_DAMAGE_TRACE=1 names
- * each byte first (to find one that crashes). */
+ * each byte first (to find one that crashes), HC_DAMAGE_KEEP=1 keeps the files. */
 #define SAMPLE 3000
 typedef struct {
     size_t sample;
@@ -165,7 +167,8 @@ static void count(tally *t, size_t at, int rc, const hc_err *e, int same, ssize_
     }
 }
 
-static void report(const char *what, size_t size, const tally *t)
+/* `checksummed`: the reader reads the whole file, so checksums must find most damage. */
+static void report(const char *what, size_t size, const tally *t, int checksummed)
 {
     diag("%s: %ld of its %zu bytes damaged one at a time: %ld refused (%ld as a checksum "
          "mismatch), %ld read as the undamaged file, %ld read as something else", what,
@@ -176,8 +179,45 @@ static void report(const char *what, size_t size, const tally *t)
     ok(t->bad_message == 0, "%s: every refusal is one line", what);
     ok(t->leaks == 0, "%s: no HDF5 identifier is left open (%ld reads did)", what, t->leaks);
     /* most of the file is data under a checksum: a checksum must be what finds most */
-    ok(t->checksum * 2 > t->tried, "%s: the checksums find most of the damage (%ld of %ld)",
-       what, t->checksum, t->tried);
+    if (checksummed)
+        ok(t->checksum * 2 > t->tried, "%s: the checksums find most of the damage (%ld of %ld)",
+           what, t->checksum, t->tried);
+}
+
+/* `hyperclip info` of path, as text (NULL when out of memory); *rc its return code. */
+static char *info_text(const char *path, int *rc, hc_err *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) return NULL;
+    *rc = info_run(path, mem, e);
+    fclose(mem);
+    return text;
+}
+
+/* info of a damaged copy: refused, or the very text of the undamaged file's info */
+static void check_info(tally *t, size_t at, const char *copy, const char *want)
+{
+    hc_err e = {0};
+    int rc = 0;
+    ssize_t ids = open_ids();
+    char *got = info_text(copy, &rc, &e);
+    count(t, at, rc, &e, got && !strcmp(got, want), ids);
+    free(got);
+}
+
+/* The run record's identity, as `eval` and a resume take it from the file. */
+static int same_record(const hc_run_record *a, const hc_run_record *b)
+{
+    const char *const sa[] = {a->run_id, a->data, a->dataset, a->normalization, a->model,
+                              a->stack, a->train_set_hash};
+    const char *const sb[] = {b->run_id, b->data, b->dataset, b->normalization, b->model,
+                              b->stack, b->train_set_hash};
+    for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
+        if (!sa[i] != !sb[i] || (sa[i] && strcmp(sa[i], sb[i]))) return 0;
+    return a->global_batch == b->global_batch && a->seed == b->seed && a->n_train == b->n_train &&
+           a->shuffle == b->shuffle && a->epochs == b->epochs;
 }
 
 static void damage_checkpoint(const hc_dataset *ds, const char *ckpt, const char *copy)
@@ -193,7 +233,14 @@ static void damage_checkpoint(const hc_dataset *ds, const char *ckpt, const char
         return;
     }
     ok(1, "checkpoint: the undamaged file resumes at step %ld", ref.step);
-    tally t = {0};
+    hc_run_record want_record, record;
+    int irc = 0;
+    char *want_info = spill(copy, image, size) ? NULL : info_text(copy, &irc, &e);
+    if (runrec_read_file(ckpt, "checkpoint", &want_record, &e) || !want_info || irc) {
+        ok(0, "checkpoint: info and its run record read (%s)", e.msg);
+        return;
+    }
+    tally t = {0}, t_info = {0}, t_record = {0};
     o.resume_path = copy;
     byte_walk w = walk_start(size);
     for (size_t at; walk_next(&w, &at);) {
@@ -212,8 +259,18 @@ static void damage_checkpoint(const hc_dataset *ds, const char *ckpt, const char
             trainer_free(&tr);
         }
         count(&t, at, rc, &e, same, ids);
+        check_info(&t_info, at, copy, want_info);
+        e = (hc_err){0};
+        ids = open_ids();
+        rc = runrec_read_file(copy, "checkpoint", &record, &e);
+        count(&t_record, at, rc, &e, !rc && same_record(&record, &want_record), ids);
+        runrec_free(&record);
     }
-    report("checkpoint", size, &t);
+    report("checkpoint (resume)", size, &t, 1);
+    report("checkpoint (info)", size, &t_info, 1);
+    report("checkpoint (its run record, as eval reads it)", size, &t_record, 0);
+    runrec_free(&want_record);
+    free(want_info);
     trainer_free(&ref);
     free(image);
     free(bad);
@@ -256,7 +313,11 @@ static void damage_metrics(const char *metrics, const char *copy, const char *co
         return;
     }
     ok(1, "metrics: the undamaged file reads (%d columns, %d rows)", n_cols, STEPS);
-    tally t = {0};
+    hc_err e0 = {0};
+    int irc = 0;
+    char *want_info = spill(copy, image, size) ? NULL : info_text(copy, &irc, &e0);
+    if (!ok(want_info && !irc, "metrics: info reads it (%s)", e0.msg)) return;
+    tally t = {0}, t_info = {0};
     byte_walk w = walk_start(size);
     for (size_t at; walk_next(&w, &at);) {
         memcpy(bad, image, size);
@@ -265,6 +326,7 @@ static void damage_metrics(const char *metrics, const char *copy, const char *co
             ok(0, "metrics: cannot write %s", copy);
             break;
         }
+        check_info(&t_info, at, copy, want_info);   /* first: the reopen rewrites the file */
         hc_metrics m;
         hc_err e = {0};
         ssize_t ids = open_ids();
@@ -277,7 +339,9 @@ static void damage_metrics(const char *metrics, const char *copy, const char *co
         }
         count(&t, at, rc, &e, same, ids);
     }
-    report("metrics", size, &t);
+    report("metrics (reopen)", size, &t, 1);
+    report("metrics (info)", size, &t_info, 1);
+    free(want_info);
     free(image);
     free(bad);
     free(want);
@@ -314,10 +378,14 @@ int main(int argc, char **argv)
     damage_metrics(metrics, copy, (const char *const *)t.cols, t.n_cols);
     trainer_free(&t);
 
-    unlink(ckpt);
-    unlink(metrics);
-    unlink(copy);
-    rmdir(dir);
+    if (getenv("HC_DAMAGE_KEEP")) {     /* the files, to look at one damaged byte closer */
+        diag("files kept in %s", dir);
+    } else {
+        unlink(ckpt);
+        unlink(metrics);
+        unlink(copy);
+        rmdir(dir);
+    }
     dataset_free(&ds);
     int rc_tap = tap_done();
     /* HDF5 1.10 keeps some memory of objects it failed to open in a damaged file and says

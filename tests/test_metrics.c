@@ -3,6 +3,8 @@
  * fresh temporary folder, removed at the end. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdint.h>
@@ -283,6 +285,33 @@ static void test_metrics_reopen(const char *file)
     free(v);
     metrics_free(&m);
     ok(open_ids() == 0, "no HDF5 ids left open after reopen");
+}
+
+/* A writer killed while it has the file open (kill -9 during an append, the OOM killer,
+ * a lost node) leaves a file that can still be opened, read and reopened: HDF5 1.10's
+ * superblock would stay marked "open for writing" and HDF5 would refuse the file, for
+ * reading too, until h5clear (which is why the metrics file keeps HDF5 1.8's). */
+static void test_metrics_killed_writer(const char *file)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        H5Pset_file_locking(fapl, 0, 1);
+        if (H5Fopen(file, H5F_ACC_RDWR, fapl) >= 0) raise(SIGKILL);
+        _exit(1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+       "a writer that had the file open was killed (kill -9)");
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ok(f >= 0, "... the file still opens for reading");
+    if (f >= 0) H5Fclose(f);
+    hc_metrics m;
+    hc_err e = {0, ""};
+    int rc = metrics_reopen(&m, file, N_COLS, cols, 1211, 1, CAPACITY, &e);
+    ok(rc == 0, "... and a resume reopens it (%s)", rc ? e.msg : "ok");
+    if (!rc) metrics_free(&m);
 }
 
 static void test_metrics_errors(const char *dir, const char *file)
@@ -573,6 +602,7 @@ int main(void)
     test_metrics_write(metrics);
     test_metrics_layout(metrics);
     test_metrics_reopen(metrics);
+    test_metrics_killed_writer(metrics);
     test_metrics_errors(dir, metrics);
     test_model_io(dir, weights);
     test_info(dir, metrics, weights);
