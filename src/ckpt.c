@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "digest.h"
 #include "files.h"
 #include "h5util.h"
 #include "model_io.h"
@@ -92,11 +93,38 @@ static int write_group(hid_t f, const hc_entry_group *gr)
     return rc;
 }
 
+static size_t entry_bytes(const hc_entry *en)
+{
+    return en->count * (en->type == ENTRY_REAL ? sizeof(hc_real) : sizeof(double));
+}
+
+/* digest.h: every array of the groups (the scalars are attributes, in the checksummed
+ * object headers already). The arrays are stored as they are in memory. */
+static void state_digest(const hc_ckpt *c, char out[HC_DIGEST_TEXT])
+{
+    uint64_t sum = 0;
+    for (int g = 0; g < c->n_groups; g++)
+        for (int i = 0; i < c->group[g].n; i++) {
+            const hc_entry *en = &c->group[g].entry[i];
+            char path[96];
+            hc_digest d;
+            if (is_scalar(en->type)) continue;
+            snprintf(path, sizeof path, "/%s/%s", c->group[g].path, en->name);
+            digest_init(&d, path);
+            digest_bytes(&d, en->ptr, entry_bytes(en));
+            sum += digest_value(&d);
+        }
+    digest_text(sum, out);
+}
+
 static int write_file(hid_t f, const hc_ckpt *c)
 {
     /* the identity and provenance of the run: runrec.h */
+    char digest[HC_DIGEST_TEXT];
+    state_digest(c, digest);
     int rc = h5_put_string(f, "format", HC_CKPT_FORMAT) ||
-             h5_put_long(f, "format_version", HC_CKPT_VERSION) || runrec_write(f, c->record);
+             h5_put_long(f, "format_version", HC_CKPT_VERSION) || runrec_write(f, c->record) ||
+             h5_put_string(f, "state_digest", digest);
     for (int i = 0; i < c->n_groups && !rc; i++) rc = write_group(f, &c->group[i]);
     return rc;
 }
@@ -319,6 +347,24 @@ static int read_group(hid_t f, const hc_entry_group *gr, ctx *c)
     return rc ? c->e->code : 0;
 }
 
+/* A file with a state digest (written since the checksums) must hold the arrays it was
+ * written with: chunks of an older checkpoint of the same run, each with its checksum
+ * right, are refused here. */
+static int check_state_digest(hid_t f, const hc_ckpt *ck, ctx *c)
+{
+    char *stored = NULL, digest[HC_DIGEST_TEXT];
+    htri_t has = H5Aexists(f, "state_digest");
+    if (has < 0) return fail(c, "%s", "cannot read its attributes");
+    if (!has) return 0;
+    if (h5_get_string(f, "state_digest", &stored)) return fail(c, "%s", "cannot read attribute 'state_digest'");
+    state_digest(ck, digest);
+    int rc = strcmp(stored, digest) == 0 ? 0
+             : fail(c, "its state does not match its digest (%s, the arrays read give %s): the "
+                    "file is damaged (parts of another checkpoint?)", stored, digest);
+    free(stored);
+    return rc;
+}
+
 int ckpt_load(const hc_ckpt *ck, const char *path, hc_run_record *file_record, hc_err *e)
 {
     ctx c = {path, e};
@@ -335,6 +381,7 @@ int ckpt_load(const hc_ckpt *ck, const char *path, hc_run_record *file_record, h
         rc = check_identity(f, ck, file_record, &c);
         if (!rc) rc = model_read(f, ck->model, ck->param, what, e);
         for (int i = 0; i < ck->n_groups && !rc; i++) rc = read_group(f, &ck->group[i], &c);
+        if (!rc) rc = check_state_digest(f, ck, &c);
         H5Fclose(f);
     }
     h5_restore(q);

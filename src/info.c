@@ -9,6 +9,7 @@
 #include "info.h"
 #include <errno.h>
 #include <hdf5.h>
+#include "digest.h"
 #include "files.h"
 #include "h5util.h"
 #include <math.h>
@@ -624,6 +625,7 @@ typedef struct {
     unsigned long long datasets, read, checked; /* numeric; read back; of them under Fletcher32 */
     h5_chunk_addrs chunks;                  /* of the 1-D columns, to find two sharing one */
     int bad_index;                          /* a column's chunk index is damaged */
+    uint64_t model, state;                  /* digest.h: of /model's and /state's arrays */
     char failed[NAME_BUF];                  /* the first that could not be read */
     int damaged;                            /* ... because a checksum did not match */
 } integrity;
@@ -633,8 +635,10 @@ typedef struct {
  * not worth reading (more elements than stored bytes: mostly unwritten fill values, or a
  * file's claim; reading it would take time in proportion to the claim, not the file),
  * -2 when a checksum did not match, -1 when a read failed otherwise. */
-static int read_back(hid_t ds)
+static int read_back(hid_t ds, const char *path, uint64_t *digest_sum)
 {
+    hc_digest digest;
+    digest_init(&digest, path);
     hid_t space = H5Dget_space(ds), ftype = H5Dget_type(ds), mtype = -1, mspace = -1;
     hsize_t dims[H5S_MAX_RANK], start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
     int rank = space < 0 ? -1 : H5Sget_simple_extent_dims(space, dims, NULL);
@@ -646,12 +650,13 @@ static int read_back(hid_t ds)
         elements = dims[i] && elements > stored / dims[i] ? stored + 1 : elements * dims[i];
     if (elements > stored) goto done;
     const size_t block = (size_t)8 << 20;
-    size_t row = cls == H5T_FLOAT ? sizeof(double) : sizeof(long long);
+    /* values as the file holds them, which is what a digest is of (digest.h) */
+    mtype = H5Tget_native_type(ftype, H5T_DIR_ASCEND);
+    size_t row = mtype < 0 ? 0 : H5Tget_size(mtype);
     for (int i = 1; i < rank && row <= block; i++) row *= dims[i];
     if (row == 0 || row > block) goto done;
     hsize_t rows = block / row;
     void *buf = malloc(rows * row);
-    mtype = cls == H5T_FLOAT ? H5Tcopy(H5T_NATIVE_DOUBLE) : H5Tcopy(H5T_NATIVE_LLONG);
     if (!buf || mtype < 0) {
         free(buf);
         rc = -1;
@@ -666,9 +671,12 @@ static int read_back(hid_t ds)
         if (mspace < 0 || H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
             H5Dread(ds, mtype, mspace, space, H5P_DEFAULT, buf) < 0)
             rc = h5_checksum_failed() ? -2 : -1;
+        else if (digest_sum)
+            digest_bytes(&digest, buf, count[0] * row);
     }
     free(buf);
     if (rc == 0) rc = 1;
+    if (rc == 1 && digest_sum) *digest_sum += digest_value(&digest);
 done:
     h5_close(mspace);
     h5_close(mtype);
@@ -703,7 +711,11 @@ static herr_t verify_dataset(hid_t obj, const char *path, void *data)
                    H5Pget_layout(dcpl) != H5D_VIRTUAL;
     if (readable) ds = H5Dopen2(obj, ".", H5P_DEFAULT);   /* read_back's own id */
     h5_close(dcpl);
-    int read = !readable ? 0 : ds < 0 ? -1 : read_back(ds);
+    uint64_t *digest = !strncmp(path, "model/", 6) ? &g->model
+                       : !strncmp(path, "state/", 6) ? &g->state : NULL;
+    char abs_path[NAME_BUF + 1];
+    snprintf(abs_path, sizeof abs_path, "/%s", path);
+    int read = !readable ? 0 : ds < 0 ? -1 : read_back(ds, abs_path, digest);
     /* a column (1-D, unlimited) has its rows in chunks from the first on */
     hsize_t rows = 0, max_rows = 0;
     hid_t space = read >= 0 && ds >= 0 ? H5Dget_space(ds) : -1;
@@ -739,7 +751,7 @@ static int verify(hid_t root, const char *path, FILE *out, hc_err *e)
                 "its lock)\n", holder);
         return HC_OK;
     }
-    integrity g = {0, 0, 0, {NULL, 0, 0}, 0, "", 0};
+    integrity g = {0, 0, 0, {NULL, 0, 0}, 0, 0, 0, "", 0};
     int rc = walk(root, "", 0, verify_dataset, &g), repeat = h5_chunk_addrs_repeat(&g.chunks);
     h5_chunk_addrs_free(&g.chunks);
     if (rc < 0)
@@ -753,9 +765,32 @@ static int verify(hid_t root, const char *path, FILE *out, hc_err *e)
     if (repeat)
         return hc_fail(e, HC_ERR_RUNTIME, "info %s: the chunk indexes are damaged (two datasets "
                        "name the same data on disk)", path);
+    /* the digests written with the arrays (digest.h): "model" on /model, "state_digest" on
+     * the root */
+    const struct { const char *group, *attr, *what; const uint64_t *sum; } digests[] = {
+        {"model", "digest", "/model", &g.model}, {"/", "state_digest", "/state", &g.state}};
+    int digested = 0;
+    for (size_t i = 0; i < sizeof digests / sizeof *digests; i++) {
+        char *stored = NULL, got[HC_DIGEST_TEXT];
+        hid_t obj = h5_path_exists(root, digests[i].group) > 0 || !strcmp(digests[i].group, "/")
+                        ? H5Oopen(root, digests[i].group, H5P_DEFAULT) : -1;
+        if (obj >= 0 && H5Aexists(obj, digests[i].attr) > 0 &&
+            !h5_get_string(obj, digests[i].attr, &stored)) {
+            digest_text(*digests[i].sum, got);
+            digested++;
+            if (strcmp(stored, got))
+                hc_fail(e, HC_ERR_RUNTIME, "info %s: %s does not match its digest (%s, the arrays "
+                        "read give %s): the file is damaged (parts of another file?)", path,
+                        digests[i].what, stored, got);
+        }
+        free(stored);
+        h5_close(obj);
+        if (e->code) return e->code;
+    }
     if (g.checked == g.datasets)
         fprintf(out, "integrity: all %llu datasets read back, each under a checksum that "
-                "matches\n", g.datasets);
+                "matches%s\n", g.datasets, digested == 2 ? "; /model and /state match their "
+                "digests" : digested ? "; /model matches its digest" : "");
     else
         fprintf(out, "integrity: %llu of %llu datasets read back; %llu under a checksum%s\n",
                 g.read, g.datasets, g.checked, g.checked ? ", matching" : " (a file of an "

@@ -4,6 +4,7 @@
  * to hc_real and refuses a missing dataset, another shape, a non-float type or a
  * non-finite value with one message naming the file and the dataset. */
 #include "model_io.h"
+#include "digest.h"
 #include "files.h"
 #include "h5util.h"
 #include "runrec.h"
@@ -103,6 +104,21 @@ static int write_tensor(hid_t file, const hc_tensor *t, const hc_real *param, hi
     return rc;
 }
 
+/* digest.h: the tensors' values as /model stores them. */
+static void model_digest(const hc_model *m, const hc_real *param, char out[HC_DIGEST_TEXT])
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        char path[PATH_BUF];
+        hc_digest d;
+        tensor_path(path, &m->tensors[i]);
+        digest_init(&d, path);
+        digest_float32(&d, param + m->tensors[i].offset, m->tensors[i].count);
+        sum += digest_value(&d);
+    }
+    digest_text(sum, out);
+}
+
 static int write_model(hid_t file, const hc_model *m, const hc_real *param, const char *where,
                        hc_err *e)
 {
@@ -112,6 +128,36 @@ static int write_model(hid_t file, const hc_model *m, const hc_real *param, cons
     for (int i = 0; i < m->n_tensors && rc == HC_OK; i++)
         rc = write_tensor(file, &m->tensors[i], param, gcpl, where, e);
     H5Pclose(gcpl);
+    char digest[HC_DIGEST_TEXT];
+    model_digest(m, param, digest);
+    hid_t g = rc ? -1 : H5Gopen2(file, "/model", H5P_DEFAULT);
+    if (rc == HC_OK && (g < 0 || h5_put_string(g, "digest", digest)))
+        rc = h5_fail(e, where, "cannot write /model's digest");
+    h5_close(g);
+    return rc;
+}
+
+/* A /model with a digest (written since the checksums) must hold what it was written
+ * with: chunks of another file of the same model, each with its checksum right, are
+ * refused here. */
+static int check_digest(hid_t file, const hc_model *m, const hc_real *param, const char *what,
+                        hc_err *e)
+{
+    hid_t g = H5Gopen2(file, "/model", H5P_DEFAULT);
+    char *stored = NULL, digest[HC_DIGEST_TEXT];
+    htri_t has = g < 0 ? -1 : H5Aexists(g, "digest");
+    int rc = has < 0 ? h5_fail(e, what, "cannot read /model's attributes")
+             : has && h5_get_string(g, "digest", &stored) ? h5_fail(e, what, "cannot read /model's digest")
+                                                           : HC_OK;
+    h5_close(g);
+    if (rc == HC_OK && stored) {
+        model_digest(m, param, digest);
+        if (strcmp(stored, digest))
+            rc = hc_fail(e, HC_ERR_RUNTIME, "%s: /model does not match its digest (%s, the weights "
+                         "read give %s): the file is damaged (parts of another file?)", what,
+                         stored, digest);
+    }
+    free(stored);
     return rc;
 }
 
@@ -209,6 +255,7 @@ int model_read(hid_t file, const hc_model *m, hc_real *param, const char *what, 
     h5_quiet_state q = h5_quiet();
     for (int i = 0; i < m->n_tensors && rc == HC_OK; i++)
         rc = read_tensor(file, m, &m->tensors[i], param, what, e);
+    if (rc == HC_OK) rc = check_digest(file, m, param, what, e);
     h5_restore(q);
     return rc;
 }

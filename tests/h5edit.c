@@ -1,10 +1,12 @@
 /* h5edit - damages HDF5 files for tests: removes one object, writes a NaN into one
  * element of a floating-point dataset (a checkpoint whose state went bad), sets an
- * object's attribute to a 64-bit integer or removes the attribute.
- * adds a dataset whose data lives in another file.
+ * object's attribute to a 64-bit integer or removes the attribute, adds a dataset whose
+ * data lives in another file, or copies a dataset's stored chunk from another file over
+ * its own.
  * usage: h5edit FILE /path/to/object
  *        h5edit FILE /path/to/dataset --nan INDEX
  *        h5edit FILE /path/to/new/dataset --external TARGET
+ *        h5edit FILE /path/to/dataset --splice-from OLDER   (the raw bytes of its chunk)
  *        h5edit FILE /path/to/object --long NAME VALUE
  *        h5edit FILE /path/to/object --no-attr NAME */
 #include <hdf5.h>
@@ -63,8 +65,43 @@ static int add_external(hid_t f, const char *path, const char *target)
     return rc;
 }
 
+/* The file address and size of the first chunk of dataset path in file (-1 when none). */
+static int chunk_at(const char *file, const char *path, haddr_t *addr, hsize_t *size)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), ds = f < 0 ? -1 : H5Dopen2(f, path, H5P_DEFAULT);
+    hid_t space = ds < 0 ? -1 : H5Dget_space(ds);
+    unsigned mask;
+    hsize_t offset[H5S_MAX_RANK];
+    int rc = space < 0 || H5Dget_chunk_info(ds, space, 0, offset, &mask, addr, size) < 0 ? -1 : 0;
+    if (space >= 0) H5Sclose(space);
+    if (ds >= 0) H5Dclose(ds);
+    if (f >= 0) H5Fclose(f);
+    return rc;
+}
+
+/* Copies the stored bytes of dataset path's first chunk in file `from` over those of the
+ * same dataset in `to`, raw: each keeps a right checksum, as after a storage fault that
+ * left a stale block of an older file. */
+static int splice_chunk(const char *to, const char *path, const char *from)
+{
+    haddr_t a_to, a_from;
+    hsize_t n_to, n_from;
+    if (chunk_at(to, path, &a_to, &n_to) || chunk_at(from, path, &a_from, &n_from) || n_to != n_from)
+        return 1;
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "r+b");
+    char *buf = malloc(n_to);
+    int rc = !in || !out || !buf || fseek(in, (long)a_from, SEEK_SET) ||
+             fread(buf, 1, n_to, in) != n_to || fseek(out, (long)a_to, SEEK_SET) ||
+             fwrite(buf, 1, n_to, out) != n_to;
+    free(buf);
+    if (in) fclose(in);
+    if (out && fclose(out)) rc = 1;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[3], "--splice-from")) return splice_chunk(argv[1], argv[2], argv[4]);
     int external_mode = argc == 5 && !strcmp(argv[3], "--external");
     int nan_mode = argc == 5 && !strcmp(argv[3], "--nan");
     int long_mode = argc == 6 && !strcmp(argv[3], "--long");
@@ -73,6 +110,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: h5edit FILE /path/to/object\n"
                         "       h5edit FILE /path/to/dataset --nan INDEX\n"
                         "       h5edit FILE /path/to/new/dataset --external TARGET\n"
+                        "       h5edit FILE /path/to/dataset --splice-from OLDER\n"
                         "       h5edit FILE /path/to/object --long NAME VALUE\n"
                         "       h5edit FILE /path/to/object --no-attr NAME\n");
         return 2;

@@ -112,10 +112,10 @@ t "info lists what the datasets are: description [unit]" \
    "$HYPERCLIP" info "$dir/c.h5" | grep -q "^  model/fc1/weight: weights of the layer fc1 \[1\]$"' "$dir/infom.out"
 
 # ---- 4b. info reads every dataset back, through its checksum ----
-for f in c.h5 m.h5; do
-    t "info $f: every dataset read back, each under a checksum that matches" \
-      '"$HYPERCLIP" info "$dir/$f" | grep -qE "^integrity: all [0-9]+ datasets read back, each under a checksum that matches$"'
-done
+t "info c.h5: every dataset read back, each under a checksum that matches; the digests match" \
+  '"$HYPERCLIP" info "$dir/c.h5" | grep -qE "^integrity: all [0-9]+ datasets read back, each under a checksum that matches; /model and /state match their digests$"'
+t "info m.h5: every dataset read back, each under a checksum that matches" \
+  '"$HYPERCLIP" info "$dir/m.h5" | grep -qE "^integrity: all [0-9]+ datasets read back, each under a checksum that matches$"'
 # a bit flipped in the middle of the checkpoint lands in the stored weights or state
 cp "$dir/c.h5" "$dir/damaged.h5"
 python3 - "$dir/damaged.h5" <<'PY'
@@ -132,6 +132,23 @@ t "info of a checkpoint with one flipped bit: exit 1 (got $code), one line namin
    cmp -s "$dir/damaged.h5" "$dir/damaged.copy"' "$dir/damaged.err"
 refused "resume of that checkpoint" 1 "a checksum does not match: the file is damaged" train --resume "$dir/damaged.h5"
 t "... which is left unchanged" 'cmp -s "$dir/damaged.h5" "$dir/damaged.copy"'
+# a chunk of an older checkpoint of the same run over the newer one's (a stale block):
+# every checksum is right, the digest written with the arrays is not
+cp "$dir/c.h5" "$dir/newer.h5"
+timeout 60 "$HYPERCLIP" train --resume "$dir/newer.h5" --epochs 5 --metrics "$dir/newer-m.h5" --new-metrics --quiet > "$dir/newer.out" 2>&1
+for ds in /model/fc1/weight /state/level1/state0; do
+    cp "$dir/newer.h5" "$dir/stale.h5"
+    "$TESTBIN/h5edit" "$dir/stale.h5" $ds --splice-from "$dir/c.h5"; code=$?
+    refused "a checkpoint whose $ds chunk is an older checkpoint's (h5edit exit $code)" 1 \
+        "does not match its digest" train --resume "$dir/stale.h5" --metrics "$dir/newer-m.h5"
+    "$HYPERCLIP" info "$dir/stale.h5" > /dev/null 2> "$dir/stale.err"; code=$?
+    t "... info says so too (exit $code)" '[ $code -eq 1 ] && grep -q "does not match its digest" "$dir/stale.err"' "$dir/stale.err"
+done
+mp eval --checkpoint "$dir/stale.h5" > "$dir/stale-eval.out" 2>&1; code=$?
+t "... eval of a checkpoint whose /state is stale but /model is not: it reads /model only (exit $code)" '[ $code -eq 0 ]' "$dir/stale-eval.out"
+cp "$dir/newer.h5" "$dir/stale.h5"; "$TESTBIN/h5edit" "$dir/stale.h5" /model/fc1/weight --splice-from "$dir/c.h5"
+mp eval --checkpoint "$dir/stale.h5" > "$dir/stale-eval.out" 2>&1; code=$?
+t "... eval of one whose /model is stale: refused (exit $code)" '[ $code -ne 0 ] && grep -q "does not match its digest" "$dir/stale-eval.out"' "$dir/stale-eval.out"
 # a metrics file a run is writing (its lock held by a live process, as a running
 # training holds it) is described but not read back: a chunk read mid-append looks damaged
 cp "$dir/m.h5" "$dir/busy.h5"
