@@ -404,12 +404,17 @@ static int write_weights(const char *path, const hc_model *m, const hc_real *par
 }
 
 /* Replaces dataset name in file by one of another type holding data. */
+/* Replaces dataset name of a weights file, as a weights file written by another tool
+ * would hold it: without hyperclip's digest of /model (digest.h), which the new values
+ * would not match. */
 static int replace_dataset(const char *path, const char *name, hid_t file_type, hid_t mem_type,
                            hsize_t n, const void *data)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0) return 0;
     hid_t s = H5Screate_simple(1, &n, NULL);
+    if (H5Aexists_by_name(f, "/model", "digest", H5P_DEFAULT) > 0)
+        H5Adelete_by_name(f, "/model", "digest", H5P_DEFAULT);
     int good = H5Ldelete(f, name, H5P_DEFAULT) >= 0;
     hid_t d = good ? H5Dcreate2(f, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
     good = d >= 0 && H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0;
