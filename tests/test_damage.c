@@ -65,10 +65,12 @@ static int spill(const char *path, const void *data, size_t size)
     return fclose(f) || rc ? -1 : 0;
 }
 
-/* The bytes to damage: every one with HC_DAMAGE_ALL=1 (CI's fuzz stage runs that: a few
- * minutes), else SAMPLE of them spread over the file by a fixed pseudo-random walk.
- * HC_DAMAGE_SAMPLE=N damages N bytes, HC_DAMAGE_AT=N only byte N; HC_DAMAGE_TRACE=1 names
- * each byte first (to find one that crashes), HC_DAMAGE_KEEP=1 keeps the files. */
+/* The bytes to damage: SAMPLE of them spread over the file by a fixed pseudo-random walk
+ * (HC_DAMAGE_SAMPLE=N: N of them), or every one of the files HC_DAMAGE_ALL names
+ * ("checkpoint", "metrics", or 1 for both; CI's damage stage runs every byte of the
+ * checkpoint, ~5 minutes, and 30000 of the metrics file's). HC_DAMAGE_AT=N damages only
+ * byte N; HC_DAMAGE_TRACE=1 names each byte first (to find one that crashes),
+ * HC_DAMAGE_KEEP=1 keeps the files. */
 #define SAMPLE 3000
 typedef struct {
     size_t sample;
@@ -77,12 +79,12 @@ typedef struct {
     uint64_t lcg;
 } byte_walk;
 
-static byte_walk walk_start(size_t size)
+static byte_walk walk_start(size_t size, const char *file)
 {
     const char *all = getenv("HC_DAMAGE_ALL");
     const char *sample = getenv("HC_DAMAGE_SAMPLE");
     byte_walk w = {sample ? strtoul(sample, NULL, 10) : SAMPLE, size, 0, 0,
-                   all && strcmp(all, "1") == 0, 0x9e3779b97f4a7c15u};
+                   all && (strcmp(all, "1") == 0 || strstr(all, file)), 0x9e3779b97f4a7c15u};
     return w;
 }
 
@@ -242,7 +244,7 @@ static void damage_checkpoint(const hc_dataset *ds, const char *ckpt, const char
     }
     tally t = {0}, t_info = {0}, t_record = {0};
     o.resume_path = copy;
-    byte_walk w = walk_start(size);
+    byte_walk w = walk_start(size, "checkpoint");
     for (size_t at; walk_next(&w, &at);) {
         memcpy(bad, image, size);
         bad[at] ^= (unsigned char)(1u << (at % 8));
@@ -318,7 +320,7 @@ static void damage_metrics(const char *metrics, const char *copy, const char *co
     char *want_info = spill(copy, image, size) ? NULL : info_text(copy, &irc, &e0);
     if (!ok(want_info && !irc, "metrics: info reads it (%s)", e0.msg)) return;
     tally t = {0}, t_info = {0};
-    byte_walk w = walk_start(size);
+    byte_walk w = walk_start(size, "metrics");
     for (size_t at; walk_next(&w, &at);) {
         memcpy(bad, image, size);
         bad[at] ^= (unsigned char)(1u << (at % 8));
