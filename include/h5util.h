@@ -75,8 +75,8 @@ typedef struct {
 void h5_chunk_addrs_free(h5_chunk_addrs *s);
 
 /* Checks the chunk index of a 1-D dataset written from its first row on (a metrics
- * column): a chunk at every chunk boundary of rows [0, rows), their addresses added to
- * *seen. Files in HDF5 1.8's format keep chunk indexes without a checksum: a damaged
+ * column): a chunk at every chunk boundary of rows [0, rows), and every chunk it lists
+ * within the extent, on a boundary, of the one size, their addresses added to *seen. Files in HDF5 1.8's format keep chunk indexes without a checksum: a damaged
  * key or address there would make HDF5 read fill values, or another column's chunk
  * (whose own checksum matches), as this column's rows; h5_chunk_addrs_repeat then says
  * whether two chunks of the file share an address. 0 when consistent, 1 when not

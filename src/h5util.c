@@ -208,9 +208,28 @@ int h5_column_chunks_check(hid_t ds, hsize_t rows, h5_chunk_addrs *seen)
         hsize_t size = 0;
         if (H5Dget_chunk_info_by_coord(ds, &at, &mask, &addr, &size) < 0) return -1;
         if (addr == HADDR_UNDEF || size == 0 || (stored && size != stored)) return 1;
-        if (add_addr(seen, addr)) return -1;
     }
-    return 0;
+    /* then every chunk the index lists, as the reads meet them: within the extent, on a
+     * chunk boundary, of the one size, each at its own address (a damaged count of
+     * entries in an index node makes HDF5 list, and read, entries that are not there) */
+    hid_t space = H5Dget_space(ds);
+    hsize_t extent = 0, n = 0;
+    int rc = space < 0 || H5Sget_simple_extent_dims(space, &extent, NULL) != 1 ||
+             H5Dget_num_chunks(ds, space, &n) < 0 ? -1 : 0;
+    if (!rc && n > (extent + chunk - 1) / chunk) rc = 1;
+    for (hsize_t i = 0; i < n && !rc; i++) {
+        hsize_t offset = 0, size = 0;
+        unsigned mask = 0;
+        haddr_t addr = HADDR_UNDEF;
+        if (H5Dget_chunk_info(ds, space, i, &offset, &mask, &addr, &size) < 0) rc = -1;
+        else if (addr == HADDR_UNDEF || offset % chunk || offset >= extent ||
+                 (stored && size != stored))
+            rc = 1;
+        else if (add_addr(seen, addr))
+            rc = -1;
+    }
+    h5_close(space);
+    return rc;
 }
 
 int h5_attr_is_single(hid_t a)

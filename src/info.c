@@ -759,8 +759,8 @@ static int verify(hid_t root, const char *path, FILE *out, hc_err *e)
                        why_unreadable());
     if (g.failed[0])
         return hc_fail(e, HC_ERR_RUNTIME, "info %s: %s: %s", path, g.failed,
-                       g.bad_index ? "its chunk index is damaged (its rows are not all in it, "
-                                     "or it cannot be read)"
+                       g.bad_index ? "its chunk index is damaged (it does not list its rows "
+                                     "once each, or cannot be read)"
                        : g.damaged ? H5_DAMAGED : "cannot be read back (damaged, or being written?)");
     if (repeat)
         return hc_fail(e, HC_ERR_RUNTIME, "info %s: the chunk indexes are damaged (two datasets "

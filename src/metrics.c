@@ -467,8 +467,9 @@ static int check_column(hid_t file, const char *col, long rows, const char *path
         rc = verify_rows(ds, space, rows, col, path, e);
         int index = rc ? 0 : h5_column_chunks_check(ds, (hsize_t)rows, chunks);
         if (index > 0)
-            rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: the chunk index of %s is damaged (rows "
-                         "0 to %ld are not all in it)", path, col, rows - 1);
+            rc = hc_fail(e, HC_ERR_RUNTIME, "metrics %s: the chunk index of %s is damaged (it "
+                         "does not list rows 0 to %ld once each): the file is damaged", path, col,
+                         rows - 1);
         else if (index < 0)
             rc = fail_h5(e, path, "cannot read the chunk index of %s", col);
     }
