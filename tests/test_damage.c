@@ -186,25 +186,13 @@ static void report(const char *what, size_t size, const tally *t, int checksumme
            what, t->checksum, t->tried);
 }
 
-/* `hyperclip info` of path, as text (NULL when out of memory); *rc its return code. */
-static char *info_text(const char *path, int *rc, hc_err *e)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    if (!mem) return NULL;
-    *rc = info_run(path, mem, e);
-    fclose(mem);
-    return text;
-}
-
 /* info of a damaged copy: refused, or the very text of the undamaged file's info */
 static void check_info(tally *t, size_t at, const char *copy, const char *want)
 {
     hc_err e = {0};
     int rc = 0;
     ssize_t ids = open_ids();
-    char *got = info_text(copy, &rc, &e);
+    char *got = testdata_info_text(copy, &rc, &e);
     count(t, at, rc, &e, got && !strcmp(got, want), ids);
     free(got);
 }
@@ -237,7 +225,7 @@ static void damage_checkpoint(const hc_dataset *ds, const char *ckpt, const char
     ok(1, "checkpoint: the undamaged file resumes at step %ld", ref.step);
     hc_run_record want_record, record;
     int irc = 0;
-    char *want_info = spill(copy, image, size) ? NULL : info_text(copy, &irc, &e);
+    char *want_info = spill(copy, image, size) ? NULL : testdata_info_text(copy, &irc, &e);
     if (runrec_read_file(ckpt, "checkpoint", &want_record, &e) || !want_info || irc) {
         ok(0, "checkpoint: info and its run record read (%s)", e.msg);
         return;
@@ -317,7 +305,7 @@ static void damage_metrics(const char *metrics, const char *copy, const char *co
     ok(1, "metrics: the undamaged file reads (%d columns, %d rows)", n_cols, STEPS);
     hc_err e0 = {0};
     int irc = 0;
-    char *want_info = spill(copy, image, size) ? NULL : info_text(copy, &irc, &e0);
+    char *want_info = spill(copy, image, size) ? NULL : testdata_info_text(copy, &irc, &e0);
     if (!ok(want_info && !irc, "metrics: info reads it (%s)", e0.msg)) return;
     tally t = {0}, t_info = {0};
     byte_walk w = walk_start(size, "metrics");

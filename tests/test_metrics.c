@@ -17,6 +17,7 @@
 #include "model_io.h"
 #include "../src/model_family.h"
 #include "tap.h"
+#include "testdata.h"
 
 #define N_COLS 3
 #define N_ROWS 2500
@@ -130,18 +131,6 @@ static int write_text(const char *path, const char *text)
     if (!f) return 0;
     fputs(text, f);
     return fclose(f) == 0;
-}
-
-/* Runs info_run on path and returns its output (malloc'ed), the code in *rc. */
-static char *info_output(const char *path, int *rc, hc_err *e)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    if (!out) return NULL;
-    *rc = info_run(path, out, e);
-    fclose(out);
-    return text;
 }
 
 static void diag_lines(const char *text)
@@ -522,7 +511,7 @@ static void test_info(const char *dir, const char *metrics, const char *weights)
     int rc = -1;
     char path[512];
 
-    char *text = info_output(metrics, &rc, &e);
+    char *text = testdata_info_text(metrics, &rc, &e);
     diag_lines(text);
     ok(rc == 0 && contains(text, "metrics file") && contains(text, "1211 steps"),
        "info on the metrics file names its kind and its 1211 steps (%s)", e.msg);
@@ -535,7 +524,7 @@ static void test_info(const char *dir, const char *metrics, const char *weights)
        "info gives the last epoch's test error as a percentage");
     free(text);
 
-    text = info_output(weights, &rc, &e);
+    text = testdata_info_text(weights, &rc, &e);
     diag_lines(text);
     ok(rc == 0 && contains(text, "weights file") && contains(text, "4 tensors, 43 parameters"),
        "info on the weights file names its kind and size (%s)", e.msg);
@@ -556,19 +545,19 @@ static void test_info(const char *dir, const char *metrics, const char *weights)
     H5Sclose(s);
     H5Gclose(g);
     H5Fclose(f);
-    text = info_output(weights, &rc, &e);
+    text = testdata_info_text(weights, &rc, &e);
     diag_lines(text);
     ok(rc == 0 && contains(text, "a checkpoint") && contains(text, "state/step = 1200"),
        "info recognises a checkpoint and shows its state (%s)", e.msg);
     free(text);
 
     join(path, sizeof path, dir, "text.h5");
-    text = info_output(path, &rc, &e);
+    text = testdata_info_text(path, &rc, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, "not an HDF5 file") && contains(e.msg, path),
        "info refuses a text file (%s)", e.msg);
     free(text);
     join(path, sizeof path, dir, "absent.h5");
-    text = info_output(path, &rc, &e);
+    text = testdata_info_text(path, &rc, &e);
     ok(rc == HC_ERR_RUNTIME && contains(e.msg, path), "info refuses a missing file (%s)", e.msg);
     free(text);
     ok(open_ids() == 0, "no HDF5 ids left open by info");

@@ -4,6 +4,7 @@
  * with about one pixel in five replaced by noise, so a small MLP separates the
  * classes within a few steps. Everything follows from the seed alone. */
 #include "testdata.h"
+#include "info.h"
 #include "rng.h"
 #include "../src/data_family.h"
 #include <errno.h>
@@ -122,4 +123,15 @@ int testdata_write_idx(const hc_dataset *ds, const char *dir, int gz)
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return -1;
     if (write_split(ds, &ds->train, dir, "train", gz)) return -1;
     return write_split(ds, &ds->test, dir, "t10k", gz);
+}
+
+char *testdata_info_text(const char *path, int *rc, hc_err *e)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) return NULL;
+    *rc = info_run(path, out, e);
+    fclose(out);
+    return text;
 }
